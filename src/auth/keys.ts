@@ -1,0 +1,40 @@
+import { createHash, randomInt } from 'node:crypto';
+
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const SECRET_PATTERN = /^XI[A-Za-z0-9]{32}$/;
+
+function randomString(length: number): string {
+  let out = '';
+  for (let i = 0; i < length; i++) out += ALPHABET[randomInt(ALPHABET.length)];
+  return out;
+}
+
+/** A bearer secret: "XI" and 32 characters from [A-Za-z0-9] (~190 bits). */
+export function generateSecret(): string {
+  return `XI${randomString(32)}`;
+}
+
+export function isWellFormedSecret(secret: string): boolean {
+  return SECRET_PATTERN.test(secret);
+}
+
+/**
+ * Secrets are random and long, so a plain SHA-256 is enough to make the stored value useless to a
+ * reader of the database, and it stays an index lookup (no per-row salt to try).
+ */
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+/** The public, loggable identifier of a key. */
+export function generateKeyId(): string {
+  return `key_${randomString(16)}`;
+}
+
+/** The secret from an `Authorization: Bearer <secret>` header, or undefined when malformed. */
+export function parseBearer(header: string | null | undefined): string | undefined {
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match || !isWellFormedSecret(match[1]!)) return undefined;
+  return match[1];
+}

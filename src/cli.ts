@@ -1,0 +1,118 @@
+/**
+ * The operator's command-line tool, against the same database as the service (DATABASE_URL, or
+ * the embedded database in DATA_DIR while the service is stopped).
+ *
+ *   npm run cli -- customer:create <name> [--profile '{"contact-name":"…"}'] [--billing-plan '{"concurrency":10}']
+ *   npm run cli -- customer:list
+ *   npm run cli -- key:create <customer> [--name label]     customer: uuid, id or name
+ *   npm run cli -- key:create-system [--name label]
+ *   npm run cli -- key:list <customer>
+ *   npm run cli -- key:revoke <keyId>
+ */
+import { parseArgs } from 'node:util';
+import { insertKey } from './auth/api-keys.js';
+import { loadConfig } from './config.js';
+import { createServices, createRequestContext } from './context.js';
+import { createCustomer, resolveCustomer } from './customers/service.js';
+import { openDatabase } from './db/database.js';
+import { AppError } from './errors.js';
+
+const USAGE = `usage: npm run cli -- <command> [args]
+  customer:create <name> [--profile JSON] [--billing-plan JSON]
+  customer:list
+  key:create <customer> [--name LABEL]      (customer: uuid, id or name)
+  key:create-system [--name LABEL]
+  key:list <customer>
+  key:revoke <keyId>`;
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: {
+    name: { type: 'string' },
+    profile: { type: 'string' },
+    'billing-plan': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+const [command, arg] = positionals;
+if (!command || values.help) {
+  console.log(USAGE);
+  process.exit(command ? 0 : 2);
+}
+
+const config = loadConfig();
+const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: 2 });
+const services = createServices(database, { authCacheTtlMs: 0, activityFlushMs: 60_000 });
+// The operator acts with the powers of a system key; the services apply the same rules as the API.
+const ctx = createRequestContext(services, { type: 'system', apiKeyId: 0, keyId: 'cli' });
+const db = database.prisma;
+
+function json(text: string | undefined, flag: string): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new AppError('BAD_REQUEST', `--${flag} must be JSON`);
+  }
+}
+
+function need(value: string | undefined, what: string): string {
+  if (!value) throw new AppError('BAD_REQUEST', `${what} is required\n${USAGE}`);
+  return value;
+}
+
+try {
+  switch (command) {
+    case 'customer:create': {
+      const customer = await createCustomer(ctx, {
+        name: need(arg, 'a customer name'),
+        profile: json(values.profile, 'profile'),
+        billingPlan: json(values['billing-plan'], 'billing-plan'),
+      });
+      console.log(JSON.stringify({ id: customer.id, uuid: customer.uuid, name: customer.name }));
+      break;
+    }
+    case 'customer:list': {
+      for (const c of await db.customer.findMany({ orderBy: { id: 'asc' } })) {
+        console.log(`${c.id}\t${c.uuid}\t${c.active ? 'active' : 'inactive'}\t${c.name}`);
+      }
+      break;
+    }
+    case 'key:create': {
+      const customer = await resolveCustomer(ctx, need(arg, 'a customer'));
+      const key = await insertKey(db, { name: values.name ?? 'cli', type: 'customer', customerId: customer.id });
+      console.log(`keyId ${key.keyId} for customer ${customer.name}\nsecret (shown once): ${key.secret}`);
+      break;
+    }
+    case 'key:create-system': {
+      const key = await insertKey(db, { name: values.name ?? 'cli', type: 'system' });
+      console.log(`keyId ${key.keyId} (system)\nsecret (shown once): ${key.secret}`);
+      break;
+    }
+    case 'key:list': {
+      const customer = await resolveCustomer(ctx, need(arg, 'a customer'));
+      for (const k of await db.apiKey.findMany({ where: { customerId: customer.id }, orderBy: { id: 'asc' } })) {
+        console.log(`${k.keyId}\t${k.active ? 'active' : 'revoked'}\t${k.name}\tlast used ${k.lastUsedAt?.toISOString() ?? 'never'}`);
+      }
+      break;
+    }
+    case 'key:revoke': {
+      const { count } = await db.apiKey.updateMany({
+        where: { keyId: need(arg, 'a keyId') },
+        data: { active: false, modifiedAt: new Date() },
+      });
+      if (count === 0) throw new AppError('NOT_FOUND', `No key has keyId ${arg}`);
+      console.log(`revoked ${arg}; running services stop accepting it within AUTH_CACHE_TTL_MS`);
+      break;
+    }
+    default:
+      throw new AppError('BAD_REQUEST', `unknown command ${command}\n${USAGE}`);
+  }
+  process.exitCode = 0;
+} catch (error) {
+  console.error(error instanceof AppError ? `error: ${error.message}` : error);
+  process.exitCode = 1;
+} finally {
+  await services.activity.stop();
+  await database.close();
+}

@@ -1,0 +1,162 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { RequestContext } from '../context.js';
+import type { Customer } from '../generated/prisma/client.js';
+import { Prisma } from '../generated/prisma/client.js';
+import { AppError, badRequest, conflict, forbidden, notFound } from '../errors.js';
+import { matchesRef, nameProblem, parseCustomerRef, refKey } from './identifiers.js';
+import { jsonObject, billingPlanSchema, parseInput } from './validation.js';
+
+export type { Customer };
+
+const OTHER_CUSTOMER = 'This API key may only access its own customer';
+
+/**
+ * Finds the customer a request names and checks that the caller may reach it. A customer key
+ * naming anything but its own customer gets the same 403 whether or not that customer exists, so
+ * keys cannot be used to discover other tenants.
+ */
+export async function resolveCustomer(ctx: RequestContext, identifier: string): Promise<Customer> {
+  const ref = parseCustomerRef(identifier);
+  const { principal, loaders } = ctx;
+  if (principal.type === 'customer') {
+    const own = await loaders.customer.load(`id:${principal.customerId}`);
+    // A key whose customer is gone cannot authenticate as anyone.
+    if (!own) throw new AppError('UNAUTHENTICATED', 'The API key is unknown or has been revoked');
+    if (ref.kind !== 'self' && !matchesRef(own, ref)) throw forbidden(OTHER_CUSTOMER);
+    return own;
+  }
+  if (ref.kind === 'self') {
+    throw badRequest('"self" names the customer that owns the API key, and a system key has none: name the customer by UUID, id or name');
+  }
+  const customer = await loaders.customer.load(refKey(ref));
+  if (!customer) throw notFound(`No customer is named "${identifier}"`);
+  return customer;
+}
+
+export function requireSystem(ctx: RequestContext, what: string): void {
+  if (ctx.principal.type !== 'system') throw forbidden(`Only a system key may ${what}`);
+}
+
+/** The customer that owns the calling key, or null for a system key. */
+export async function currentCustomer(ctx: RequestContext): Promise<Customer | null> {
+  return ctx.principal.type === 'customer' ? resolveCustomer(ctx, 'self') : null;
+}
+
+export const listCustomersInput = z.strictObject({
+  limit: z.number().int().min(1).max(500).default(50),
+  after: z.number().int().min(0).optional(),
+  before: z.number().int().min(0).optional(),
+  /** Read from the end backwards (Relay `last`). */
+  inverted: z.boolean().default(false),
+});
+
+/** Customers in id order, `limit` of them after (or before) the given id. System keys only. */
+export async function listCustomers(ctx: RequestContext, input: z.input<typeof listCustomersInput>): Promise<Customer[]> {
+  requireSystem(ctx, 'list customers');
+  const { limit, after, before, inverted } = parseInput(listCustomersInput, input);
+  const rows = await ctx.db.customer.findMany({
+    where: { id: { ...(after !== undefined && { gt: after }), ...(before !== undefined && { lt: before }) } },
+    orderBy: { id: inverted ? 'desc' : 'asc' },
+    take: limit,
+  });
+  for (const row of rows) ctx.loaders.primeCustomer(row);
+  return inverted ? rows.reverse() : rows;
+}
+
+const customerName = z.string().superRefine((name, issue) => {
+  const problem = nameProblem(name);
+  if (problem) issue.addIssue({ code: 'custom', message: `name ${problem}` });
+});
+
+export const createCustomerInput = z.strictObject({
+  name: customerName,
+  profile: jsonObject.optional(),
+  billingPlan: billingPlanSchema.optional(),
+  active: z.boolean().optional(),
+});
+
+export async function createCustomer(ctx: RequestContext, input: unknown): Promise<Customer> {
+  requireSystem(ctx, 'create customers');
+  const data = parseInput(createCustomerInput, input);
+  try {
+    const row = await ctx.db.customer.create({
+      data: {
+        uuid: randomUUID(),
+        name: data.name,
+        profile: (data.profile ?? {}) as Prisma.InputJsonObject,
+        billingPlan: data.billingPlan === null ? Prisma.DbNull : (data.billingPlan as Prisma.InputJsonObject | undefined),
+        active: data.active ?? true,
+      },
+    });
+    ctx.loaders.primeCustomer(row);
+    return row;
+  } catch (error) {
+    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+      throw conflict(`A customer named "${data.name}" already exists`);
+    }
+    throw error;
+  }
+}
+
+/** What a customer may change about itself. */
+export const ownerUpdateInput = z.strictObject({ profile: jsonObject.optional() });
+/** What a system key may change. */
+export const systemUpdateInput = z.strictObject({
+  profile: jsonObject.optional(),
+  active: z.boolean().optional(),
+  billingPlan: billingPlanSchema.optional(),
+});
+const READ_ONLY_FIELDS = ['id', 'uuid', 'name', 'createdAt', 'modifiedAt', 'lastActivity', 'settings'];
+
+/**
+ * A partial update. `profile` is replaced as a whole; `active` and `billingPlan` are the
+ * operator's. Fields nobody may change, or that the caller may not, are refused by name.
+ */
+export async function updateCustomer(ctx: RequestContext, identifier: string, input: unknown): Promise<Customer> {
+  const customer = await resolveCustomer(ctx, identifier);
+  if (input && typeof input === 'object' && !Array.isArray(input)) {
+    const fields = Object.keys(input);
+    const readOnly = fields.filter((f) => READ_ONLY_FIELDS.includes(f));
+    if (readOnly.length) throw badRequest(`Read-only field(s) cannot be changed: ${readOnly.join(', ')}`);
+    if (ctx.principal.type !== 'system') {
+      const operatorOnly = fields.filter((f) => f === 'active' || f === 'billingPlan');
+      if (operatorOnly.length) throw forbidden(`Only a system key may change: ${operatorOnly.join(', ')}`);
+    }
+  }
+  const data = parseInput(ctx.principal.type === 'system' ? systemUpdateInput : ownerUpdateInput, input) as z.infer<
+    typeof systemUpdateInput
+  >;
+  const row = await ctx.db.$transaction(async (tx) => {
+    await touchCustomer(tx, customer.id);
+    return tx.customer.update({
+      where: { id: customer.id },
+      data: {
+        ...(data.profile !== undefined && { profile: data.profile as Prisma.InputJsonObject }),
+        ...(data.active !== undefined && { active: data.active }),
+        ...(data.billingPlan !== undefined && {
+          billingPlan: data.billingPlan === null ? Prisma.DbNull : (data.billingPlan as Prisma.InputJsonObject),
+        }),
+      },
+    });
+  });
+  ctx.loaders.primeCustomer(row);
+  if (data.active !== undefined) ctx.authenticator.invalidate(customer.id);
+  return row;
+}
+
+export async function updateCustomerProfile(ctx: RequestContext, identifier: string, profile: unknown): Promise<Customer> {
+  return updateCustomer(ctx, identifier, { profile });
+}
+
+/**
+ * Moves `modifiedAt` and locks the customer's row for the rest of the transaction, so concurrent
+ * writes to one customer apply one after another and `modifiedAt` never moves backwards.
+ */
+export async function touchCustomer(tx: Prisma.TransactionClient, customerId: number): Promise<Date> {
+  const rows = await tx.$queryRaw<{ modified_at: Date }[]>`
+    UPDATE customers SET modified_at = GREATEST(modified_at, clock_timestamp())
+    WHERE id = ${customerId} RETURNING modified_at`;
+  if (rows.length === 0) throw notFound('The customer no longer exists');
+  return rows[0]!.modified_at;
+}

@@ -1,0 +1,113 @@
+import type { RequestContext } from '../context.js';
+import type { Customer, Setting } from '../generated/prisma/client.js';
+import { Prisma } from '../generated/prisma/client.js';
+import { badRequest, notFound } from '../errors.js';
+import { resolveCustomer, touchCustomer } from './service.js';
+import { CONCURRENCY_LIMIT, isSupportedSetting, settingsRegistry, supportedSettings } from './settings-registry.js';
+
+export type { Setting };
+
+export async function listSettings(ctx: RequestContext, customer: Customer): Promise<Setting[]> {
+  return ctx.loaders.settings.load(customer.id);
+}
+
+/** The `{name: value}` view of a customer's settings. */
+export function settingsObject(settings: Setting[]): Record<string, unknown> {
+  return Object.fromEntries(settings.map((s) => [s.name, s.value]));
+}
+
+export async function getSetting(ctx: RequestContext, customer: Customer, name: string): Promise<Setting | undefined> {
+  return (await listSettings(ctx, customer)).find((s) => s.name === name);
+}
+
+/** Validates a setting by the registry: an unknown name or a bad value is a 400 naming both. */
+export function validateSetting(name: unknown, value: unknown): { name: string; value: Prisma.InputJsonValue } {
+  if (typeof name !== 'string' || !isSupportedSetting(name)) {
+    throw badRequest(`Unknown setting ${JSON.stringify(name)}: supported settings are ${supportedSettings.join(', ')}`);
+  }
+  const definition = settingsRegistry[name];
+  const parsed = definition.schema.safeParse(value);
+  if (!parsed.success) {
+    throw badRequest(`Invalid value for setting "${name}": expected ${definition.accepts}, received ${describe(value)}`);
+  }
+  return { name, value: parsed.data as Prisma.InputJsonValue };
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
+}
+
+/** Creates or replaces a setting; the customer's `modifiedAt` moves with it. */
+export async function setSetting(ctx: RequestContext, identifier: string, name: unknown, value: unknown): Promise<Setting> {
+  const customer = await resolveCustomer(ctx, identifier);
+  const valid = validateSetting(name, value);
+  const setting = await ctx.db.$transaction(async (tx) => {
+    const at = await touchCustomer(tx, customer.id);
+    return tx.setting.upsert({
+      where: { customerId_name: { customerId: customer.id, name: valid.name } },
+      create: { customerId: customer.id, name: valid.name, value: valid.value, createdAt: at, modifiedAt: at },
+      update: { value: valid.value, modifiedAt: at },
+    });
+  });
+  forget(ctx, customer);
+  return setting;
+}
+
+/** Removes a setting; 404 when it is not set (and then nothing changes). */
+export async function removeSetting(
+  ctx: RequestContext,
+  identifier: string,
+  name: string,
+  missing = `Setting "${name}" is not set`,
+): Promise<Customer> {
+  const customer = await resolveCustomer(ctx, identifier);
+  const modifiedAt = await ctx.db.$transaction(async (tx) => {
+    const at = await touchCustomer(tx, customer.id);
+    const { count } = await tx.setting.deleteMany({ where: { customerId: customer.id, name } });
+    // Throwing rolls back the modifiedAt change above.
+    if (count === 0) throw notFound(missing);
+    return at;
+  });
+  forget(ctx, customer);
+  return { ...customer, modifiedAt };
+}
+
+/** The customer's own (soft) concurrency limit, or undefined when unset. */
+export async function getConcurrencyLimit(ctx: RequestContext, customer: Customer): Promise<number | undefined> {
+  const setting = await getSetting(ctx, customer, CONCURRENCY_LIMIT);
+  return typeof setting?.value === 'number' ? setting.value : undefined;
+}
+
+/** The limit that applies: the lower of the customer's soft limit and the billing plan's hard cap. */
+export async function effectiveConcurrencyLimit(ctx: RequestContext, customer: Customer): Promise<number | undefined> {
+  const soft = await getConcurrencyLimit(ctx, customer);
+  const hard = hardCap(customer);
+  if (soft === undefined) return hard;
+  return hard === undefined ? soft : Math.min(soft, hard);
+}
+
+export function hardCap(customer: Customer): number | undefined {
+  const plan = customer.billingPlan;
+  if (plan && typeof plan === 'object' && !Array.isArray(plan)) {
+    const cap = (plan as Record<string, unknown>).concurrency;
+    if (typeof cap === 'number' && Number.isInteger(cap) && cap >= 0) return cap;
+  }
+  return undefined;
+}
+
+export async function setConcurrencyLimit(ctx: RequestContext, identifier: string, limit: unknown): Promise<number> {
+  const setting = await setSetting(ctx, identifier, CONCURRENCY_LIMIT, limit);
+  return setting.value as number;
+}
+
+export async function removeConcurrencyLimit(ctx: RequestContext, identifier: string): Promise<Customer> {
+  return removeSetting(ctx, identifier, CONCURRENCY_LIMIT, 'No concurrency limit is set');
+}
+
+/** The row we hold is stale after a write: later reads in this request go to the database. */
+function forget(ctx: RequestContext, customer: Customer): void {
+  ctx.loaders.settings.clear(customer.id);
+  for (const key of [`id:${customer.id}`, `uuid:${customer.uuid}`, `name:${customer.name}`]) ctx.loaders.customer.clear(key);
+}

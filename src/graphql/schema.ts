@@ -1,0 +1,6 @@
+import { builder } from './builder.js';
+import './customer.js';
+import './settings.js';
+import './api-key.js';
+
+export const schema = builder.toSchema({ sortSchema: true });

@@ -1,0 +1,84 @@
+import { builder, customerArgs } from './builder.js';
+import type { Setting } from '../customers/settings.js';
+import {
+  removeConcurrencyLimit,
+  removeSetting,
+  setConcurrencyLimit,
+  setSetting,
+  settingsObject,
+} from '../customers/settings.js';
+import { resolveCustomer } from '../customers/service.js';
+import { CONCURRENCY_LIMIT } from '../customers/settings-registry.js';
+import { CustomerRef } from './customer.js';
+
+export const SettingRef = builder.prismaObject('Setting', {
+  description: 'A named value owned by a customer.',
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    value: t.expose('value', { type: 'JSON' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    modifiedAt: t.expose('modifiedAt', { type: 'DateTime' }),
+  }),
+});
+
+export const SettingsRef = builder.objectRef<Setting[]>('Settings').implement({
+  description: "A customer's settings.",
+  fields: (t) => ({
+    concurrencyLimit: t.int({
+      nullable: true,
+      description: 'The `concurrency-limit` setting; null when unset.',
+      resolve: (settings) => {
+        const value = settings.find((s) => s.name === CONCURRENCY_LIMIT)?.value;
+        return typeof value === 'number' ? value : null;
+      },
+    }),
+    values: t.field({
+      type: 'JSON',
+      description: 'All settings as `{ "<name>": <value> }`.',
+      resolve: (settings) => settingsObject(settings),
+    }),
+    items: t.field({ type: [SettingRef], resolve: (settings) => settings }),
+  }),
+});
+
+export const ConcurrencyLimitRef = builder.objectRef<{ limit: number }>('ConcurrencyLimit').implement({
+  description: "The customer's own (soft) concurrency limit.",
+  fields: (t) => ({ limit: t.exposeInt('limit') }),
+});
+
+builder.mutationFields((t) => ({
+  setCustomerSetting: t.field({
+    type: CustomerRef,
+    description: 'Creates or replaces a supported setting; the value is validated by the setting.',
+    args: {
+      ...customerArgs,
+      name: t.arg.string({ required: true }),
+      value: t.arg({ type: 'JSON', description: 'Validated by the setting; null is passed on (and refused by concurrency-limit).' }),
+    },
+    resolve: async (_root, { customer, name, value }, ctx) => {
+      await setSetting(ctx, String(customer), name, value);
+      return resolveCustomer(ctx, String(customer));
+    },
+  }),
+  removeCustomerSetting: t.field({
+    type: CustomerRef,
+    description: 'Removes a setting; NOT_FOUND when it is not set.',
+    args: { ...customerArgs, name: t.arg.string({ required: true }) },
+    resolve: (_root, { customer, name }, ctx) => removeSetting(ctx, String(customer), name),
+  }),
+  setConcurrencyLimit: t.field({
+    type: CustomerRef,
+    description: 'Sets the `concurrency-limit` setting (an integer from 0 to 1000000).',
+    args: { ...customerArgs, limit: t.arg.int({ required: true }) },
+    resolve: async (_root, { customer, limit }, ctx) => {
+      await setConcurrencyLimit(ctx, String(customer), limit);
+      return resolveCustomer(ctx, String(customer));
+    },
+  }),
+  removeConcurrencyLimit: t.field({
+    type: CustomerRef,
+    description: 'Removes the concurrency limit; NOT_FOUND when none is set.',
+    args: customerArgs,
+    resolve: (_root, { customer }, ctx) => removeConcurrencyLimit(ctx, String(customer)),
+  }),
+}));

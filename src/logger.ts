@@ -1,0 +1,39 @@
+import pino, { type Logger } from 'pino';
+
+export type { Logger };
+
+const SECRET = /XI[A-Za-z0-9]{32}/g;
+
+/** Replaces anything shaped like an API secret, wherever it appears in a string. */
+export function redactSecrets(text: string): string {
+  return text.replace(SECRET, 'XI********');
+}
+
+/**
+ * JSON lines on stdout (or the given stream). The Authorization header is never logged, and any
+ * string shaped like a secret is masked before it is written.
+ */
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: undefined,
+      redact: { paths: ['req.headers.authorization', 'headers.authorization', 'authorization', 'secret'], censor: '[redacted]' },
+      hooks: {
+        streamWrite: (line) => redactSecrets(line),
+      },
+    },
+    destination,
+  );
+}
+
+/** A short description of an unexpected error for the log: its kind and code, not its text (which may hold SQL). */
+export function describeError(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { type: typeof error };
+  const { code, meta } = error as { code?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: unknown } } } };
+  return {
+    type: error.name,
+    ...(code !== undefined && { code }),
+    ...(meta?.driverAdapterError?.cause?.kind !== undefined && { kind: meta.driverAdapterError.cause.kind }),
+  };
+}

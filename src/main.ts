@@ -1,0 +1,64 @@
+import { createServer } from 'node:http';
+import { createApp } from './app.js';
+import { bootstrapSystemKey } from './auth/api-keys.js';
+import { loadConfig } from './config.js';
+import { createServices } from './context.js';
+import { openDatabase } from './db/database.js';
+import { createLogger, describeError } from './logger.js';
+
+/** The only module with start-up side effects: configuration, database, listening, shutdown. */
+const config = loadConfig();
+const logger = createLogger(config.LOG_LEVEL);
+
+const database = await openDatabase({
+  url: config.DATABASE_URL,
+  dataDir: config.DATA_DIR,
+  poolSize: config.DB_POOL_SIZE,
+}).catch((error: unknown) => {
+  logger.fatal({ err: describeError(error), reason: error instanceof Error ? error.message : String(error) }, 'cannot open the database');
+  process.exit(1);
+});
+logger.info({ database: database.kind, dataDir: database.kind === 'embedded' ? config.DATA_DIR : undefined }, 'database ready');
+
+const created = await bootstrapSystemKey(database.prisma, config.ADMIN_API_KEY);
+if (created) {
+  // Printed once, straight to the terminal, never through the logger.
+  process.stdout.write(
+    `\nNo system API key existed, so one was created. It is shown only this once:\n\n  ${created.secret}\n\n` +
+      `(keyId ${created.keyId}). Set ADMIN_API_KEY to choose your own.\n\n`,
+  );
+}
+
+const services = createServices(database, {
+  authCacheTtlMs: config.AUTH_CACHE_TTL_MS,
+  activityFlushMs: config.ACTIVITY_FLUSH_MS,
+  onError: (error) => logger.warn({ err: describeError(error) }, 'could not record activity'),
+});
+const app = createApp(services, logger, config);
+const server = createServer(app);
+server.keepAliveTimeout = 65_000;
+
+server.listen(config.PORT, config.HOST, () => {
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.PORT;
+  logger.info({ port }, `listening on http://localhost:${port}/graphql`);
+});
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'shutting down');
+  // Stop accepting; finish in-flight requests; then flush activity and close the database.
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const timer = setTimeout(() => server.closeAllConnections(), 10_000);
+  await closed;
+  clearTimeout(timer);
+  await services.activity.stop();
+  await database.close();
+  logger.info('stopped');
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

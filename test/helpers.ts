@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { Writable } from 'node:stream';
+import { createApp, type App } from '../src/app.js';
+import { insertKey } from '../src/auth/api-keys.js';
+import { createServices, type Services } from '../src/context.js';
+import { openDatabase, type Database } from '../src/db/database.js';
+import { createLogger } from '../src/logger.js';
+
+/**
+ * A fresh, migrated database: a new database on TEST_DATABASE_URL's server when it is set, else an
+ * in-memory embedded PostgreSQL.
+ */
+export async function createTestDatabase(): Promise<Database & { url?: string }> {
+  const base = process.env.TEST_DATABASE_URL;
+  const log = [{ emit: 'event', level: 'query' } as const];
+  if (!base) return openDatabase({ log });
+  const name = `gw_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  const database = await openDatabase({ url: url.toString(), log, poolSize: 10 });
+  return {
+    ...database,
+    url: url.toString(),
+    async close() {
+      await database.close();
+      const dropper = new pg.Client({ connectionString: base });
+      await dropper.connect();
+      await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await dropper.end();
+    },
+  };
+}
+
+export interface TestApp {
+  app: App;
+  database: Database;
+  services: Services;
+  /** SQL statements sent since the last `queries.length = 0`. */
+  queries: string[];
+  logs: string[];
+  systemKey: string;
+  gql(key: string | undefined, query: string, variables?: Record<string, unknown>): Promise<GqlResult>;
+  http(method: string, path: string, options?: { key?: string; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
+  /** A customer with one customer key, created straight through the database. */
+  customer(name?: string, data?: { billingPlan?: object; active?: boolean }): Promise<{ id: number; uuid: string; name: string; key: string; keyId: string }>;
+  close(): Promise<void>;
+}
+
+export interface GqlResult {
+  status: number;
+  data?: any;
+  errors?: { message: string; extensions?: { code?: string; http?: { status?: number } }; path?: string[] }[];
+}
+
+let counter = 0;
+
+export async function createTestApp(options: { authCacheTtlMs?: number } = {}): Promise<TestApp> {
+  const database = await createTestDatabase();
+  const queries: string[] = [];
+  (database.prisma as unknown as { $on(event: 'query', cb: (e: { query: string }) => void): void }).$on('query', (e) =>
+    queries.push(e.query),
+  );
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const logger = createLogger('info', sink);
+  const services = createServices(database, {
+    authCacheTtlMs: options.authCacheTtlMs ?? 0,
+    activityFlushMs: 60_000,
+  });
+  const app = createApp(services, logger, { CORS_ORIGINS: [], GRAPHQL_INTROSPECTION: true, METRICS: true });
+  const system = await insertKey(database.prisma, { name: 'test-system', type: 'system' });
+
+  const http: TestApp['http'] = (method, path, opts = {}) => {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.key) headers.authorization = `Bearer ${opts.key}`;
+    let body: string | undefined;
+    if (opts.body !== undefined) {
+      body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    return Promise.resolve(app.fetch(`http://test${path}`, { method, headers, body }));
+  };
+
+  return {
+    app,
+    database,
+    services,
+    queries,
+    logs,
+    systemKey: system.secret,
+    http,
+    async gql(key, query, variables) {
+      const res = await http('POST', '/graphql', { key, body: { query, variables } });
+      const json = (await res.json()) as GqlResult;
+      return { status: res.status, data: json.data, errors: json.errors };
+    },
+    async customer(name, data = {}) {
+      const row = await database.prisma.customer.create({
+        data: {
+          uuid: crypto.randomUUID(),
+          name: name ?? `customer-${process.pid}-${++counter}`,
+          billingPlan: data.billingPlan,
+          active: data.active ?? true,
+        },
+      });
+      const key = await insertKey(database.prisma, { name: 'test', type: 'customer', customerId: row.id });
+      return { id: row.id, uuid: row.uuid, name: row.name, key: key.secret, keyId: key.keyId };
+    },
+    async close() {
+      await services.activity.stop();
+      await database.close();
+    },
+  };
+}
