@@ -18,6 +18,9 @@ export function createApp(services: Services, logger: Logger, options: AppOption
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
+    // Yoga's built-in health check answers any URL that merely ends in its endpoint (a customer
+    // named "health" included); move it out of reach so /health and /ready are the REST router's.
+    healthCheckEndpoint: `/.yoga-health-${randomUUID()}`,
     cors: options.CORS_ORIGINS.length
       ? { origin: options.CORS_ORIGINS, credentials: false, allowedHeaders: ['authorization', 'content-type', 'x-request-id'] }
       : false,
@@ -62,13 +65,14 @@ function useRequestLog(logger: Logger): Plugin {
     },
     onResponse({ request, response }) {
       const info = requestInfo(request);
-      response.headers.set('x-request-id', info.requestId!);
+      info.requestId ??= randomUUID();
+      response.headers.set('x-request-id', info.requestId);
       const status = response.status;
       logger[status >= 500 ? 'error' : 'info']({
         method: request.method,
         route: info.route ?? 'unmatched',
         status,
-        ms: Math.round((performance.now() - info.start!) * 100) / 100,
+        ms: info.start === undefined ? undefined : Math.round((performance.now() - info.start) * 100) / 100,
         keyId: info.keyId,
         requestId: info.requestId,
       });
