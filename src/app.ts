@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Config } from './config.js';
 import { createRequestContext, type RequestContext, type Services } from './context.js';
@@ -44,7 +45,12 @@ export function createApp(services: Services, logger: Logger, options: AppOption
         throw toGraphQLError(toAppError(error));
       }
     },
-    plugins: [useRequestLog(logger), useErrorContract(), useRestRouter(services, options)],
+    plugins: [
+      useRequestLog(logger),
+      useErrorContract(),
+      useRestRouter(services, options),
+      ...(options.GRAPHQL_INTROSPECTION ? [] : [useDisableIntrospection()]),
+    ],
   });
 }
 

@@ -266,3 +266,21 @@ describe('errors', () => {
     expect(res.status).toBe(400);
   });
 });
+
+describe('introspection', () => {
+  it('is on by default and can be switched off by configuration', async () => {
+    const on = await t.gql(t.systemKey, '{ __schema { queryType { name } } }');
+    expect(on.data.__schema.queryType.name).toBe('Query');
+    const { createApp } = await import('../src/app.js');
+    const { createLogger } = await import('../src/logger.js');
+    const closed = createApp(t.services, createLogger('silent'), { CORS_ORIGINS: [], GRAPHQL_INTROSPECTION: false, METRICS: true });
+    const res = await closed.fetch('http://test/graphql', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.systemKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ __schema { queryType { name } } }' }),
+    });
+    const body = (await res.json()) as { data?: unknown; errors?: { extensions: { code: string } }[] };
+    expect(body.data).toBeUndefined();
+    expect(body.errors?.[0]?.extensions.code).toBe('BAD_REQUEST');
+  });
+});
