@@ -13,8 +13,7 @@ import { createLogger } from '../src/logger.js';
  */
 export async function createTestDatabase(): Promise<Database & { url?: string }> {
   const base = process.env.TEST_DATABASE_URL;
-  const log = [{ emit: 'event', level: 'query' } as const];
-  if (!base) return openDatabase({ log });
+  if (!base) return openDatabase({});
   const name = `gw_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: base });
   await admin.connect();
@@ -22,7 +21,7 @@ export async function createTestDatabase(): Promise<Database & { url?: string }>
   await admin.end();
   const url = new URL(base);
   url.pathname = `/${name}`;
-  const database = await openDatabase({ url: url.toString(), log, poolSize: 10 });
+  const database = await openDatabase({ url: url.toString(), poolSize: 10 });
   return {
     ...database,
     url: url.toString(),
