@@ -18,7 +18,10 @@ export function createLoaders(db: Db) {
       else if (key.startsWith('uuid:')) uuids.push(value);
       else names.push(value);
     }
+    // Settings come in the same statement: almost every request that reads a customer reads them.
     const rows = await db.customer.findMany({
+      relationLoadStrategy: 'join',
+      include: { settings: { orderBy: { name: 'asc' } } },
       where: {
         OR: [
           ...(ids.length ? [{ id: { in: ids } }] : []),
@@ -28,7 +31,8 @@ export function createLoaders(db: Db) {
       },
     });
     const byKey = new Map<string, Customer>();
-    for (const row of rows) {
+    for (const { settings: own, ...row } of rows) {
+      settings.prime(row.id, own);
       byKey.set(`id:${row.id}`, row);
       byKey.set(`uuid:${row.uuid}`, row);
       byKey.set(`name:${row.name}`, row);
