@@ -48,7 +48,7 @@ export function createApp(services: Services, logger: Logger, options: AppOption
     plugins: [
       useRequestLog(logger),
       useErrorContract(),
-      useRestRouter(services, options),
+      useRestRouter(services, logger, options),
       ...(options.GRAPHQL_INTROSPECTION ? [] : [useDisableIntrospection()]),
     ],
   });

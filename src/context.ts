@@ -9,6 +9,10 @@ export interface Services {
   db: Db;
   authenticator: Authenticator;
   activity: ActivityRecorder;
+  /** The database pool's connection counts (for /metrics). */
+  pool: Pick<Database['pool'], 'totalCount' | 'idleCount' | 'waitingCount'>;
+  /** SQL statements sent so far (for /metrics). */
+  statements(): number;
   /** Resolves when the database answers. */
   ping(): Promise<void>;
 }
@@ -21,6 +25,8 @@ export function createServices(
     db: database.prisma,
     authenticator: new Authenticator(database.prisma, options.authCacheTtlMs),
     activity: new ActivityRecorder(database.prisma, options.activityFlushMs, options.onError).start(),
+    pool: database.pool,
+    statements: () => database.statements(),
     ping: () => database.ping(),
   };
 }

@@ -22,7 +22,7 @@ let teardown: () => Promise<void>;
 beforeAll(async () => {
   let target: string;
   let embedded: EmbeddedPostgres | undefined;
-  let owner: Database | undefined;
+  let owner: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
   if (process.env.TEST_DATABASE_URL) {
     owner = await createTestDatabase();
     target = owner.url!;

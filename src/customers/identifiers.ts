@@ -9,7 +9,8 @@ export type CustomerRef =
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DIGITS = /^[0-9]+$/;
-const MAX_ID = 2_147_483_647;
+/** The largest id the column can hold. */
+export const MAX_ID = 2_147_483_647;
 
 /**
  * Reads an identifier: `self`, a UUID (any case), a decimal id, else an exact name. Names are

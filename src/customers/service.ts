@@ -4,7 +4,7 @@ import type { RequestContext } from '../context.js';
 import type { Customer } from '../generated/prisma/client.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { AppError, badRequest, conflict, forbidden, notFound } from '../errors.js';
-import { matchesRef, nameProblem, parseCustomerRef, refKey } from './identifiers.js';
+import { MAX_ID, matchesRef, nameProblem, parseCustomerRef, refKey } from './identifiers.js';
 import { jsonObject, billingPlanSchema, parseInput } from './validation.js';
 
 export type { Customer };
@@ -43,10 +43,17 @@ export async function currentCustomer(ctx: RequestContext): Promise<Customer | n
   return ctx.principal.type === 'customer' ? resolveCustomer(ctx, 'self') : null;
 }
 
+/** The most customers one page holds. */
+export const MAX_PAGE_SIZE = 500;
+
+/** A position in the id order: an id the column can hold (a larger one is a 400, not a failed query). */
+const customerCursor = z.number().int().min(0).max(MAX_ID);
+
 export const listCustomersInput = z.strictObject({
-  limit: z.number().int().min(1).max(500).default(50),
-  after: z.number().int().min(0).optional(),
-  before: z.number().int().min(0).optional(),
+  // A page and one more: a connection reads one extra row to tell whether another page follows.
+  limit: z.number().int().min(1).max(MAX_PAGE_SIZE + 1).default(50),
+  after: customerCursor.optional(),
+  before: customerCursor.optional(),
   /** Read from the end backwards (Relay `last`). */
   inverted: z.boolean().default(false),
 });
@@ -62,6 +69,24 @@ export async function listCustomers(ctx: RequestContext, input: z.input<typeof l
   });
   for (const row of rows) ctx.loaders.primeCustomer(row);
   return inverted ? rows.reverse() : rows;
+}
+
+/** A page of customers as a plain list is asked for: its size and the id it starts after. */
+export const customerPageInput = z.strictObject({
+  limit: z.number().int().min(1).max(MAX_PAGE_SIZE).default(50),
+  after: customerCursor.optional(),
+});
+
+/** One page in id order and, when more customers follow, the cursor of the next page. System keys only. */
+export async function pageCustomers(
+  ctx: RequestContext,
+  input: z.input<typeof customerPageInput>,
+): Promise<{ customers: Customer[]; next?: number }> {
+  requireSystem(ctx, 'list customers');
+  const { limit, after } = parseInput(customerPageInput, input);
+  const rows = await listCustomers(ctx, { limit: limit + 1, after });
+  const customers = rows.slice(0, limit);
+  return rows.length > limit ? { customers, next: customers.at(-1)!.id } : { customers };
 }
 
 const customerName = z.string().superRefine((name, issue) => {
@@ -99,15 +124,24 @@ export async function createCustomer(ctx: RequestContext, input: unknown): Promi
   }
 }
 
-/** What a customer may change about itself. */
-export const ownerUpdateInput = z.strictObject({ profile: jsonObject.optional() });
-/** What a system key may change. */
-export const systemUpdateInput = z.strictObject({
-  profile: jsonObject.optional(),
-  active: z.boolean().optional(),
-  billingPlan: billingPlanSchema.optional(),
+const READ_ONLY_FIELDS = ['id', 'uuid', 'name', 'createdAt', 'modifiedAt', 'lastActivity', 'settings'] as const;
+
+/**
+ * A partial update as any door sends it. The fields nobody may change are named in the schema so
+ * that they are refused by name ("uuid: is read-only"), not as unknown fields.
+ */
+export const updateCustomerInput = z.strictObject({
+  profile: jsonObject.optional().meta({ description: 'Replaces the whole profile.' }),
+  active: z.boolean().optional().meta({ description: 'System keys only.' }),
+  billingPlan: billingPlanSchema.optional().meta({ description: 'System keys only; null removes the plan.' }),
+  ...Object.fromEntries(
+    READ_ONLY_FIELDS.map((field) => [
+      field,
+      z.never({ error: 'is read-only and cannot be changed' }).optional().meta({ description: 'Read-only: refused.' }),
+    ]),
+  ),
 });
-const READ_ONLY_FIELDS = ['id', 'uuid', 'name', 'createdAt', 'modifiedAt', 'lastActivity', 'settings'];
+const OPERATOR_FIELDS = ['active', 'billingPlan'] as const;
 
 /**
  * A partial update. `profile` is replaced as a whole; `active` and `billingPlan` are the
@@ -115,18 +149,15 @@ const READ_ONLY_FIELDS = ['id', 'uuid', 'name', 'createdAt', 'modifiedAt', 'last
  */
 export async function updateCustomer(ctx: RequestContext, identifier: string, input: unknown): Promise<Customer> {
   const customer = await resolveCustomer(ctx, identifier);
-  if (input && typeof input === 'object' && !Array.isArray(input)) {
-    const fields = Object.keys(input);
-    const readOnly = fields.filter((f) => READ_ONLY_FIELDS.includes(f));
-    if (readOnly.length) throw badRequest(`Read-only field(s) cannot be changed: ${readOnly.join(', ')}`);
-    if (ctx.principal.type !== 'system') {
-      const operatorOnly = fields.filter((f) => f === 'active' || f === 'billingPlan');
-      if (operatorOnly.length) throw forbidden(`Only a system key may change: ${operatorOnly.join(', ')}`);
-    }
+  const data = parseInput(updateCustomerInput, input) as {
+    profile?: z.output<typeof jsonObject>;
+    active?: boolean;
+    billingPlan?: z.output<typeof billingPlanSchema>;
+  };
+  if (ctx.principal.type !== 'system') {
+    const operatorOnly = OPERATOR_FIELDS.filter((field) => data[field] !== undefined);
+    if (operatorOnly.length) throw forbidden(`Only a system key may change: ${operatorOnly.join(', ')}`);
   }
-  const data = parseInput(ctx.principal.type === 'system' ? systemUpdateInput : ownerUpdateInput, input) as z.infer<
-    typeof systemUpdateInput
-  >;
   const row = await ctx.db.$transaction(async (tx) => {
     await touchCustomer(tx, customer.id);
     return tx.customer.update({

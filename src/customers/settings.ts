@@ -20,6 +20,16 @@ export async function getSetting(ctx: RequestContext, customer: Customer, name: 
   return (await listSettings(ctx, customer)).find((s) => s.name === name);
 }
 
+const notSet = (name: string) => `Setting "${name}" is not set`;
+const NO_CONCURRENCY_LIMIT = 'No concurrency limit is set';
+
+/** A setting that must be there: 404 when it is not set. */
+export async function requireSetting(ctx: RequestContext, customer: Customer, name: string): Promise<Setting> {
+  const setting = await getSetting(ctx, customer, name);
+  if (!setting) throw notFound(notSet(name));
+  return setting;
+}
+
 /** Validates a setting by the registry: an unknown name or a bad value is a 400 naming both. */
 export function validateSetting(name: unknown, value: unknown): { name: string; value: Prisma.InputJsonValue } {
   if (typeof name !== 'string' || !isSupportedSetting(name)) {
@@ -60,7 +70,7 @@ export async function removeSetting(
   ctx: RequestContext,
   identifier: string,
   name: string,
-  missing = `Setting "${name}" is not set`,
+  missing = notSet(name),
 ): Promise<Customer> {
   const customer = await resolveCustomer(ctx, identifier);
   const modifiedAt = await ctx.db.$transaction(async (tx) => {
@@ -78,6 +88,13 @@ export async function removeSetting(
 export async function getConcurrencyLimit(ctx: RequestContext, customer: Customer): Promise<number | undefined> {
   const setting = await getSetting(ctx, customer, CONCURRENCY_LIMIT);
   return typeof setting?.value === 'number' ? setting.value : undefined;
+}
+
+/** The customer's own limit, which must be set: 404 when it is not. */
+export async function requireConcurrencyLimit(ctx: RequestContext, customer: Customer): Promise<number> {
+  const limit = await getConcurrencyLimit(ctx, customer);
+  if (limit === undefined) throw notFound(NO_CONCURRENCY_LIMIT);
+  return limit;
 }
 
 /** The limit that applies: the lower of the customer's soft limit and the billing plan's hard cap. */
@@ -103,7 +120,7 @@ export async function setConcurrencyLimit(ctx: RequestContext, identifier: strin
 }
 
 export async function removeConcurrencyLimit(ctx: RequestContext, identifier: string): Promise<Customer> {
-  return removeSetting(ctx, identifier, CONCURRENCY_LIMIT, 'No concurrency limit is set');
+  return removeSetting(ctx, identifier, CONCURRENCY_LIMIT, NO_CONCURRENCY_LIMIT);
 }
 
 /** The row we hold is stale after a write: later reads in this request go to the database. */

@@ -3,9 +3,12 @@ import { badRequest } from '../errors.js';
 
 const MAX_JSON_BYTES = 16 * 1024;
 
+/** Any JSON value (one instance, so documents generated from the schemas can name it once). */
+export const jsonValue = z.json();
+
 /** A JSON object (not an array or scalar) of bounded size, as stored in `profile`. */
 export const jsonObject = z
-  .record(z.string(), z.json())
+  .record(z.string(), jsonValue)
   .refine((value) => JSON.stringify(value).length <= MAX_JSON_BYTES, {
     message: `must be at most ${MAX_JSON_BYTES} bytes of JSON`,
   });

@@ -1,0 +1,142 @@
+import { z } from 'zod';
+import { statusOf, type ErrorCode } from '../errors.js';
+import { MAX_BODY_BYTES } from './http.js';
+import type { Route } from './routes.js';
+import { components, errorJson } from './schemas.js';
+
+const REF = '#/components/schemas/';
+
+const PARAMETERS: Record<string, string> = {
+  customer:
+    '`self` (the customer that owns the key), a UUID (any letter case), the decimal `id`, or else the exact name, ' +
+    'URI-encoded (`Acme%20Corp%2FEU` is `Acme Corp/EU`); the segment is decoded once.',
+  name: 'The setting name, e.g. `concurrency-limit`.',
+  keyId: 'The public identifier of the key (`keyId`).',
+};
+
+const ERRORS: Partial<Record<number, string>> = {
+  400: 'BAD_REQUEST: malformed JSON, wrong types, unknown or read-only fields, invalid values or identifiers',
+  401: 'UNAUTHENTICATED: missing, malformed, unknown or revoked key',
+  403: "FORBIDDEN: the key may not do this, or names another customer than its own, or its customer is inactive",
+  404: 'NOT_FOUND',
+  409: 'CONFLICT: the name is taken',
+  413: `PAYLOAD_TOO_LARGE: the body is over ${MAX_BODY_BYTES / 1024} KiB`,
+  415: 'UNSUPPORTED_MEDIA_TYPE: the body is not sent as application/json',
+  500: 'INTERNAL: an unexpected error (logged; never detailed here)',
+  503: 'UNAVAILABLE: the database does not answer',
+};
+
+const DESCRIPTION = `
+The REST compatibility path of the customer API gateway, served beside GraphQL (\`/graphql\`) on the
+same port, with the same services, rules and errors.
+
+- **Authentication**: \`Authorization: Bearer <secret>\` on every route except \`/health\`, \`/ready\`,
+  \`/metrics\` and \`/openapi.json\`. A customer key reaches only its own customer (any other, existing or
+  not, is the same 403); a system key reaches every customer, and \`self\` with it is 400.
+- **Customer identifiers** in paths: see the \`customer\` parameter.
+- **Bodies** are JSON objects sent as \`application/json\` (UTF-8), at most ${MAX_BODY_BYTES / 1024} KiB; unknown
+  fields are refused. When a key repeats in a body, the last one wins.
+- **Timestamps** are UTC with seconds precision: \`2020-03-29T10:26:51Z\`.
+- **Errors**: the status code and \`{"status": false, "code": "<MACHINE_CODE>", "message": "<what was wrong>"}\`,
+  also for an unknown path (404 NOT_FOUND) and a method a path does not serve (405 METHOD_NOT_ALLOWED,
+  with \`Allow\`). \`HEAD\` is served wherever \`GET\` is.
+- **Paging**: \`GET /customers\` answers a JSON array; the next page, when there is one, is in the \`Link\`
+  header (\`rel="next"\`).
+`.trim();
+
+/** JSON Schemas of every registered component, in the mode (input or output) each is used in. */
+function componentSchemas(routes: Route[]): Record<string, unknown> {
+  const requests = new Set(routes.flatMap((route) => (route.body ? [nameOf(route.body)] : [])));
+  const schemas: Record<string, unknown> = {};
+  for (const io of ['input', 'output'] as const) {
+    const generated = z.toJSONSchema(components, { target: 'draft-2020-12', io, uri: (id) => REF + id }).schemas;
+    for (const [id, schema] of Object.entries(generated)) {
+      // A request body is documented as it is accepted, everything else as it is sent.
+      if ((io === 'input') !== requests.has(id)) continue;
+      const { $schema: _schema, $id: _id, ...rest } = schema as Record<string, unknown>;
+      schemas[id] = rest;
+    }
+  }
+  return Object.fromEntries(Object.entries(schemas).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+function nameOf(schema: z.ZodType): string {
+  const id = components.get(schema)?.id;
+  if (!id) throw new Error('Every schema in the route table must be registered in rest/schemas.ts components');
+  return id;
+}
+
+const ref = (schema: z.ZodType) => ({ $ref: REF + nameOf(schema) });
+
+function errorStatuses(route: Route): number[] {
+  const statuses = new Set<number>([500, ...(route.errors ?? [])]);
+  if (route.auth === 'key') [401, 403, 503].forEach((s) => statuses.add(s));
+  if (route.path.includes('{')) [400, 404].forEach((s) => statuses.add(s));
+  if (route.body) [400, 413, 415].forEach((s) => statuses.add(s));
+  if (route.query) statuses.add(400);
+  return [...statuses].sort((a, b) => a - b);
+}
+
+function operation(route: Route) {
+  const parameters: unknown[] = [];
+  for (const [, name = ''] of route.path.matchAll(/\{(\w+)\}/g)) {
+    parameters.push({ name, in: 'path', required: true, description: PARAMETERS[name], schema: { type: 'string', minLength: 1 } });
+  }
+  if (route.query) {
+    const query = z.toJSONSchema(route.query, { target: 'draft-2020-12', io: 'input' }) as {
+      properties: Record<string, Record<string, unknown>>;
+      required?: string[];
+    };
+    for (const [name, schema] of Object.entries(query.properties)) {
+      parameters.push({ name, in: 'query', required: query.required?.includes(name) ?? false, schema });
+    }
+  }
+  const success: Record<string, unknown> = { description: route.summary };
+  if (route.response) success.content = { 'application/json': { schema: ref(route.response) } };
+  else if (route.media) {
+    success.content = { [route.media.type]: { schema: { type: route.media.type.startsWith('text/') ? 'string' : 'object' } } };
+  }
+  if (route.media) success.description = route.media.description;
+  if (route.path === '/customers' && route.method === 'GET') {
+    success.headers = {
+      Link: { description: 'The next page, as `<...>; rel="next"`; absent on the last page.', schema: { type: 'string' } },
+    };
+  }
+  const responses: Record<string, unknown> = { [route.status]: success };
+  for (const status of errorStatuses(route)) {
+    const code = (Object.keys(statusOf) as ErrorCode[]).find((c) => statusOf[c] === status);
+    responses[status] = {
+      description: ERRORS[status] ?? code,
+      content: { 'application/json': { schema: ref(errorJson) } },
+    };
+  }
+  return {
+    operationId: route.operationId,
+    tags: [route.tag],
+    summary: route.summary,
+    description: [route.description, `Who: ${route.who}.`].filter(Boolean).join('\n\n'),
+    security: route.auth === 'key' ? [{ bearerAuth: [] }] : [],
+    ...(parameters.length && { parameters }),
+    ...(route.body && {
+      requestBody: { required: true, content: { 'application/json': { schema: ref(route.body) } } },
+    }),
+    responses,
+  };
+}
+
+/** The OpenAPI 3.1 document of exactly the given routes, generated from their schemas. */
+export function openApiDocument(routes: Route[]) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) (paths[route.path] ??= {})[route.method.toLowerCase()] = operation(route);
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Customer API gateway: REST compatibility', version: '1.0.0', description: DESCRIPTION },
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    tags: [...new Set(routes.map((r) => r.tag))].map((name) => ({ name })),
+    paths,
+    components: {
+      schemas: componentSchemas(routes),
+      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: '`XI` followed by 32 characters from [A-Za-z0-9].' } },
+    },
+  };
+}

