@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Config } from './config.js';
-import { createRequestContext, type RequestContext, type Services } from './context.js';
+import { authenticateRequest, type RequestContext, type Services } from './context.js';
 import { toAppError } from './errors.js';
 import { createMaskError, toGraphQLError, useErrorContract } from './graphql/errors.js';
 import { schema } from './graphql/schema.js';
@@ -37,10 +37,7 @@ export function createApp(services: Services, logger: Logger, options: AppOption
     },
     context: async ({ request }) => {
       try {
-        const principal = await services.authenticator.authenticate(request.headers.get('authorization'));
-        requestInfo(request).keyId = principal.keyId;
-        services.activity.record(principal);
-        return createRequestContext(services, principal);
+        return await authenticateRequest(services, request);
       } catch (error) {
         throw toGraphQLError(toAppError(error));
       }

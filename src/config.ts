@@ -21,6 +21,9 @@ const envSchema = z.object({
   AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   // How often coalesced lastActivity/lastUsedAt timestamps are written.
   ACTIVITY_FLUSH_MS: z.coerce.number().int().min(10).max(600_000).default(5000),
+  // Per customer key: requests a second on average, and the burst allowed at once. 0 turns it off.
+  RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(100_000).default(50),
+  RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(100),
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
   METRICS: z
     .enum(['on', 'off', 'true', 'false', '1', '0'])

@@ -3,12 +3,15 @@ import { Authenticator } from './auth/authenticator.js';
 import type { Principal } from './auth/principal.js';
 import type { Database, Db } from './db/database.js';
 import { createLoaders, type Loaders } from './loaders.js';
+import { RateLimiter } from './rate-limit.js';
+import { requestInfo } from './request-info.js';
 
 /** What the whole process shares: built once by main.ts (or a test) and handed to createApp. */
 export interface Services {
   db: Db;
   authenticator: Authenticator;
   activity: ActivityRecorder;
+  rateLimiter: RateLimiter;
   /** The database pool's connection counts (for /metrics). */
   pool: Pick<Database['pool'], 'totalCount' | 'idleCount' | 'waitingCount'>;
   /** SQL statements sent so far (for /metrics). */
@@ -19,12 +22,19 @@ export interface Services {
 
 export function createServices(
   database: Database,
-  options: { authCacheTtlMs: number; activityFlushMs: number; onError?: (error: unknown) => void },
+  options: {
+    authCacheTtlMs: number;
+    activityFlushMs: number;
+    /** Requests a second per customer key, and the burst; 0 (the default here) turns limiting off. */
+    rateLimit?: { perSecond: number; burst: number };
+    onError?: (error: unknown) => void;
+  },
 ): Services {
   return {
     db: database.prisma,
     authenticator: new Authenticator(database.prisma, options.authCacheTtlMs),
     activity: new ActivityRecorder(database.prisma, options.activityFlushMs, options.onError).start(),
+    rateLimiter: new RateLimiter(options.rateLimit?.perSecond ?? 0, options.rateLimit?.burst ?? 0),
     pool: database.pool,
     statements: () => database.statements(),
     ping: () => database.ping(),
@@ -46,4 +56,16 @@ export function createRequestContext(services: Services, principal: Principal): 
     loaders: createLoaders(services.db),
     authenticator: services.authenticator,
   };
+}
+
+/**
+ * The one way into the services for both doors: verify the bearer key, apply the key's rate
+ * limit, note the activity, and build the request's context. Throws AppError (401, 403, 429).
+ */
+export async function authenticateRequest(services: Services, request: Request): Promise<RequestContext> {
+  const principal = await services.authenticator.authenticate(request.headers.get('authorization'));
+  requestInfo(request).keyId = principal.keyId;
+  services.rateLimiter.take(principal);
+  services.activity.record(principal);
+  return createRequestContext(services, principal);
 }

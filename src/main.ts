@@ -32,6 +32,7 @@ if (created) {
 const services = createServices(database, {
   authCacheTtlMs: config.AUTH_CACHE_TTL_MS,
   activityFlushMs: config.ACTIVITY_FLUSH_MS,
+  rateLimit: { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST },
   onError: (error) => logger.warn({ err: describeError(error) }, 'could not record activity'),
 });
 const app = createApp(services, logger, config);

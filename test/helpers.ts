@@ -58,7 +58,9 @@ export interface GqlResult {
 
 let counter = 0;
 
-export async function createTestApp(options: { authCacheTtlMs?: number } = {}): Promise<TestApp> {
+export async function createTestApp(
+  options: { authCacheTtlMs?: number; rateLimit?: { perSecond: number; burst: number } } = {},
+): Promise<TestApp> {
   const database = await createTestDatabase();
   const queries: string[] = [];
   (database.prisma as unknown as { $on(event: 'query', cb: (e: { query: string }) => void): void }).$on('query', (e) =>
@@ -75,6 +77,7 @@ export async function createTestApp(options: { authCacheTtlMs?: number } = {}): 
   const services = createServices(database, {
     authCacheTtlMs: options.authCacheTtlMs ?? 0,
     activityFlushMs: 60_000,
+    rateLimit: options.rateLimit,
   });
   const app = createApp(services, logger, { CORS_ORIGINS: [], GRAPHQL_INTROSPECTION: true, METRICS: true });
   const system = await insertKey(database.prisma, { name: 'test-system', type: 'system' });

@@ -1,6 +1,6 @@
 import type { Plugin } from 'graphql-yoga';
 import type { AppOptions } from '../app.js';
-import { createRequestContext, type RequestContext, type Services } from '../context.js';
+import { authenticateRequest, type Services } from '../context.js';
 import { parseInput } from '../customers/validation.js';
 import { AppError, badRequest, isDatabaseUnavailable, notFound, toAppError } from '../errors.js';
 import { describeError, type Logger } from '../logger.js';
@@ -37,13 +37,7 @@ export function useRestRouter(services: Services, logger: Logger, options: AppOp
         });
       }
       const params = decodeParams(match.template, match.segments);
-      let ctx: RequestContext | undefined;
-      if (route.auth === 'key') {
-        const principal = await services.authenticator.authenticate(request.headers.get('authorization'));
-        info.keyId = principal.keyId;
-        services.activity.record(principal);
-        ctx = createRequestContext(services, principal);
-      }
+      const ctx = route.auth === 'key' ? await authenticateRequest(services, request) : undefined;
       const body = route.body ? parseInput(route.body, await readJsonObject(request)) : undefined;
       const query = route.query ? parseInput(route.query, readQuery(url)) : undefined;
       const result = await route.handle({ request, params, body, query, ctx } as never);
