@@ -97,6 +97,23 @@ function withCharColumns<T extends object>(queryable: T): T {
   return queryable;
 }
 
+/**
+ * adapter-pg runs a script by splitting it on every ';', which breaks a dollar-quoted function
+ * body (a trigger function, say). PostgreSQL's simple protocol takes the whole script at once, the
+ * way the native engine sends it.
+ */
+function withWholeScripts<T extends object>(adapter: T): T {
+  const a = adapter as unknown as { client: pg.Pool; onError(e: unknown): never; executeScript(script: string): Promise<void> };
+  a.executeScript = async (script) => {
+    try {
+      await a.client.query(script);
+    } catch (error) {
+      a.onError(error);
+    }
+  };
+  return adapter;
+}
+
 /** Reads the migrations folder into the shape the engine expects (it never reads the disk itself). */
 function readMigrations(): MigrationList {
   const dirs = readdirSync(migrationsDir, { withFileTypes: true })
@@ -150,8 +167,8 @@ async function main(): Promise<void> {
     const factory: SqlMigrationAwareDriverAdapterFactory = {
       provider: pgFactory.provider,
       adapterName: pgFactory.adapterName,
-      connect: async () => withCharColumns(await pgFactory.connect()),
-      connectToShadowDb: async () => withCharColumns(await pgFactory.connect()),
+      connect: async () => withWholeScripts(withCharColumns(await pgFactory.connect())),
+      connectToShadowDb: async () => withWholeScripts(withCharColumns(await pgFactory.connect())),
     };
     // The engine needs the error-capturing wrapper: it reads adapter errors from its registry.
     engine = await SchemaEngine.new(

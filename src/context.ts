@@ -1,7 +1,7 @@
 import { ActivityRecorder } from './activity.js';
 import { Authenticator } from './auth/authenticator.js';
 import type { Principal } from './auth/principal.js';
-import type { Database, Db } from './db/database.js';
+import type { Database, Db, Sql } from './db/database.js';
 import { createLoaders, type Loaders } from './loaders.js';
 import { RateLimiter } from './rate-limit.js';
 import { requestInfo } from './request-info.js';
@@ -14,6 +14,7 @@ export interface Services {
   rateLimiter: RateLimiter;
   /** The database pool's connection counts (for /metrics). */
   pool: Pick<Database['pool'], 'totalCount' | 'idleCount' | 'waitingCount'>;
+  sql: Sql;
   /** SQL statements sent so far (for /metrics). */
   statements(): number;
   /** Resolves when the database answers. */
@@ -30,12 +31,19 @@ export function createServices(
     onError?: (error: unknown) => void;
   },
 ): Services {
+  const authenticator = new Authenticator(database.sql, options.authCacheTtlMs);
+  database.listen?.('gateway_auth', {
+    notify: () => authenticator.invalidate(),
+    up: () => authenticator.setListening(true),
+    down: () => authenticator.setListening(false),
+  });
   return {
     db: database.prisma,
-    authenticator: new Authenticator(database.prisma, options.authCacheTtlMs),
+    authenticator,
     activity: new ActivityRecorder(database.prisma, options.activityFlushMs, options.onError).start(),
     rateLimiter: new RateLimiter(options.rateLimit?.perSecond ?? 0, options.rateLimit?.burst ?? 0),
     pool: database.pool,
+    sql: database.sql,
     statements: () => database.statements(),
     ping: () => database.ping(),
   };
@@ -53,7 +61,7 @@ export function createRequestContext(services: Services, principal: Principal): 
   return {
     db: services.db,
     principal,
-    loaders: createLoaders(services.db),
+    loaders: createLoaders(services.db, services.sql),
     authenticator: services.authenticator,
   };
 }

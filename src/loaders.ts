@@ -1,12 +1,12 @@
 import DataLoader from 'dataloader';
-import type { Db } from './db/database.js';
+import type { Db, Sql } from './db/database.js';
 import type { ApiKey, Customer, Setting } from './generated/prisma/client.js';
 
 /**
  * Per-request loaders: every customer, settings list and key list that one request touches is read
  * in one statement per kind, however many aliases, list items or nested fields ask for it.
  */
-export function createLoaders(db: Db) {
+export function createLoaders(db: Db, sql: Sql) {
   /** Keys are `id:<n>`, `uuid:<uuid>` or `name:<name>` (customers/identifiers.ts refKey). */
   const customer: DataLoader<string, Customer | null> = new DataLoader(async (keys) => {
     const ids: number[] = [];
@@ -18,21 +18,12 @@ export function createLoaders(db: Db) {
       else if (key.startsWith('uuid:')) uuids.push(value);
       else names.push(value);
     }
-    // Settings come in the same statement: almost every request that reads a customer reads them.
-    const rows = await db.customer.findMany({
-      relationLoadStrategy: 'join',
-      include: { settings: { orderBy: { name: 'asc' } } },
-      where: {
-        OR: [
-          ...(ids.length ? [{ id: { in: ids } }] : []),
-          ...(uuids.length ? [{ uuid: { in: uuids } }] : []),
-          ...(names.length ? [{ name: { in: names } }] : []),
-        ],
-      },
-    });
+    // One statement for the customers and their settings: almost every request that reads a
+    // customer reads its settings too.
+    const rows = await sql<CustomerRow>(CUSTOMERS_WITH_SETTINGS, [ids, uuids, names]);
     const byKey = new Map<string, Customer>();
     for (const { settings: own, ...row } of rows) {
-      settings.prime(row.id, own);
+      settings.prime(row.id, own.map(toSetting));
       byKey.set(`id:${row.id}`, row);
       byKey.set(`uuid:${row.uuid}`, row);
       byKey.set(`name:${row.name}`, row);
@@ -71,3 +62,19 @@ export function createLoaders(db: Db) {
 }
 
 export type Loaders = ReturnType<typeof createLoaders>;
+
+const CUSTOMERS_WITH_SETTINGS = `
+  SELECT c.id, c.uuid::text AS uuid, c.name, c.active, c.profile, c.billing_plan AS "billingPlan",
+         c.created_at AS "createdAt", c.modified_at AS "modifiedAt", c.last_activity AS "lastActivity",
+         COALESCE((SELECT json_agg(json_build_object('id', s.id, 'customerId', s.customer_id, 'name', s.name,
+                     'value', s.value, 'createdAt', s.created_at, 'modifiedAt', s.modified_at) ORDER BY s.name)
+                   FROM settings s WHERE s.customer_id = c.id), '[]') AS settings
+  FROM customers c
+  WHERE c.id = ANY($1::int[]) OR c.uuid = ANY($2::uuid[]) OR c.name = ANY($3::text[])`;
+
+type CustomerRow = Customer & { settings: (Omit<Setting, 'createdAt' | 'modifiedAt'> & { createdAt: string; modifiedAt: string })[] };
+
+/** Timestamps arrive as text inside the JSON aggregate. */
+function toSetting(row: CustomerRow['settings'][number]): Setting {
+  return { ...row, createdAt: new Date(row.createdAt), modifiedAt: new Date(row.modifiedAt) };
+}

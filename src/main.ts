@@ -16,7 +16,8 @@ const database = await openDatabase({
   poolSize: config.DB_POOL_SIZE,
 }).catch((error: unknown) => {
   logger.fatal({ err: describeError(error), reason: error instanceof Error ? error.message : String(error) }, 'cannot open the database');
-  process.exit(1);
+  logger.flush(() => process.exit(1));
+  return new Promise<never>(() => {});
 });
 logger.info({ database: database.kind, dataDir: database.kind === 'embedded' ? config.DATA_DIR : undefined }, 'database ready');
 
@@ -59,7 +60,7 @@ async function shutdown(signal: string) {
   await services.activity.stop();
   await database.close();
   logger.info('stopped');
-  process.exit(0);
+  logger.flush(() => process.exit(0));
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));

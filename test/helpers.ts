@@ -63,9 +63,7 @@ export async function createTestApp(
 ): Promise<TestApp> {
   const database = await createTestDatabase();
   const queries: string[] = [];
-  (database.prisma as unknown as { $on(event: 'query', cb: (e: { query: string }) => void): void }).$on('query', (e) =>
-    queries.push(e.query),
-  );
+  database.onStatement((text) => queries.push(text));
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, done) {

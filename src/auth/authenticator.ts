@@ -1,4 +1,4 @@
-import type { Db } from '../db/database.js';
+import type { Sql } from '../db/database.js';
 import { forbidden, unauthenticated } from '../errors.js';
 import { hashSecret, parseBearer } from './keys.js';
 import type { Principal } from './principal.js';
@@ -11,20 +11,36 @@ interface CacheEntry {
 }
 
 /**
- * Verifies bearer secrets. A verified (or refused) secret is remembered for `ttlMs`, keyed by its
- * hash, so a steady stream of requests costs no authentication query; a revocation or
- * deactivation made by another process therefore takes effect here within `ttlMs`. Changes made
- * through this process call `invalidate*` and take effect at once.
+ * Verifies bearer secrets. A verified (or refused) secret is remembered, keyed by its hash, so a
+ * steady stream of requests costs no authentication query. Changes made through this process call
+ * `invalidate*` and take effect at once. Changes made elsewhere reach the cache in one of two ways:
+ * while a change feed is up (PostgreSQL LISTEN/NOTIFY, fed by triggers on the keys and customers
+ * tables), each change empties the cache at once and entries live `listeningTtlMs`; without it,
+ * entries live only `ttlMs`, which bounds how late a change made elsewhere is seen.
  */
 export class Authenticator {
   private readonly cache = new Map<string, CacheEntry>();
   private readonly inflight = new Map<string, Promise<CacheEntry>>();
+  /** Moves on every invalidation, so a lookup that raced with one is not cached. */
+  private generation = 0;
+  private listening = false;
 
   constructor(
-    private readonly db: Db,
+    private readonly sql: Sql,
     private readonly ttlMs: number,
+    private readonly listeningTtlMs = 60_000,
     private readonly maxEntries = 10_000,
   ) {}
+
+  get isListening(): boolean {
+    return this.listening;
+  }
+
+  /** The change feed is up (true) or lost (false); either way the cache starts afresh. */
+  setListening(listening: boolean): void {
+    this.listening = listening;
+    this.invalidate();
+  }
 
   async authenticate(authorization: string | null | undefined): Promise<Principal> {
     const secret = parseBearer(authorization);
@@ -40,6 +56,7 @@ export class Authenticator {
 
   /** Forget everything cached for keys of this customer (or all keys when omitted). */
   invalidate(customerId?: number): void {
+    this.generation++;
     if (customerId === undefined) return this.cache.clear();
     for (const [hash, entry] of this.cache) {
       if (entry.principal?.type === 'customer' && entry.principal.customerId === customerId) this.cache.delete(hash);
@@ -47,6 +64,7 @@ export class Authenticator {
   }
 
   invalidateKey(apiKeyId: number): void {
+    this.generation++;
     for (const [hash, entry] of this.cache) {
       if (entry.principal?.apiKeyId === apiKeyId) this.cache.delete(hash);
     }
@@ -63,13 +81,23 @@ export class Authenticator {
   }
 
   private async query(hash: string): Promise<CacheEntry> {
-    // One statement (Prisma would split the relation into a second query).
-    const [key] = await this.db.$queryRaw<
-      { id: number; keyId: string; type: 'customer' | 'system'; active: boolean; customerId: number | null; customerActive: boolean | null }[]
-    >`SELECT k.id, k.key_id AS "keyId", k.type::text AS type, k.active, k.customer_id AS "customerId", c.active AS "customerActive"
-      FROM api_keys k LEFT JOIN customers c ON c.id = k.customer_id
-      WHERE k.secret_hash = ${hash}`;
-    const expires = Date.now() + this.ttlMs;
+    const generation = this.generation;
+    const ttl = this.listening ? this.listeningTtlMs : this.ttlMs;
+    const [key] = await this.sql<{
+      id: number;
+      keyId: string;
+      type: 'customer' | 'system';
+      active: boolean;
+      customerId: number | null;
+      customerActive: boolean | null;
+    }>(
+      `SELECT k.id, k.key_id AS "keyId", k.type::text AS type, k.active, k.customer_id AS "customerId",
+              c.active AS "customerActive"
+       FROM api_keys k LEFT JOIN customers c ON c.id = k.customer_id
+       WHERE k.secret_hash = $1`,
+      [hash],
+    );
+    const expires = Date.now() + ttl;
     let entry: CacheEntry;
     if (!key || !key.active) {
       entry = { customerActive: true, expires };
@@ -82,7 +110,7 @@ export class Authenticator {
         expires,
       };
     }
-    if (this.ttlMs > 0) {
+    if (ttl > 0 && generation === this.generation) {
       if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
       this.cache.set(hash, entry);
     }

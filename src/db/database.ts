@@ -2,9 +2,11 @@ import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { startEmbeddedPostgres } from './embedded.js';
+import { Listener, type ListenHandlers } from './listen.js';
 import { applyMigrations } from './migrate.js';
 
 export type Db = PrismaClient;
+export type Sql = <Row extends pg.QueryResultRow>(text: string, values: unknown[]) => Promise<Row[]>;
 
 export interface Database {
   prisma: PrismaClient;
@@ -13,8 +15,21 @@ export interface Database {
   kind: 'postgres' | 'embedded';
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
-  /** SQL statements Prisma has sent since the database was opened (for /metrics and the bench). */
+  /** SQL statements sent since the database was opened, both paths (for /metrics and the bench). */
   statements(): number;
+  /**
+   * A statement straight on the pool under Prisma's adapter, for the two reads every request makes
+   * (the key lookup and the customer with its settings): Prisma Client's per-query work costs
+   * several times the database's own time there (see README, Performance).
+   */
+  sql: Sql;
+  /**
+   * LISTEN on a channel (real PostgreSQL only: the embedded database serves one process, which
+   * hears its own changes); undefined when not available. Stopped by `close`.
+   */
+  listen?(channel: string, handlers: ListenHandlers): void;
+  /** Calls `listener` with the text of every statement sent (tests count them). */
+  onStatement(listener: (text: string) => void): void;
   close(): Promise<void>;
 }
 
@@ -52,16 +67,30 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   // Query events are how statements are counted; emitting them costs little next to the query.
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool), log: [{ emit: 'event', level: 'query' }] });
   let statements = 0;
-  prisma.$on('query', () => void statements++);
+  const listeners = new Set<(text: string) => void>();
+  const sent = (text: string) => {
+    statements++;
+    for (const listener of listeners) listener(text);
+  };
+  prisma.$on('query', (event) => sent(event.query));
+  const subscriptions: Listener[] = [];
+  const url = options.url;
   return {
     prisma,
     pool,
+    listen: url ? (channel, handlers) => void subscriptions.push(new Listener(url, channel, handlers).start()) : undefined,
     kind: embedded ? 'embedded' : 'postgres',
     statements: () => statements,
+    async sql<Row extends pg.QueryResultRow>(text: string, values: unknown[]) {
+      sent(text);
+      return (await pool.query<Row>(text, values)).rows;
+    },
+    onStatement: (listener) => void listeners.add(listener),
     async ping() {
       await pool.query('SELECT 1');
     },
     async close() {
+      await Promise.all(subscriptions.map((s) => s.stop()));
       await prisma.$disconnect().catch(() => {});
       await pool.end().catch(() => {});
       await embedded?.stop();
