@@ -1,0 +1,250 @@
+/**
+ * `npm run bench`: starts the service on the database it is given (embedded by default,
+ * DATABASE_URL for a real PostgreSQL: a scratch database `gateway_bench` is made on that server),
+ * seeds 10,000 customers, drives each scenario from a separate load-generator process over
+ * loopback, and prints one table; the same table goes to bench/RESULTS.md.
+ *
+ *   BENCH_DURATION=10 BENCH_CONNECTIONS=32 npm run bench
+ *   DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres npm run bench
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { openDatabase } from '../src/db/database.js';
+import { seed, type Seeded } from './seed.js';
+
+const root = new URL('..', import.meta.url).pathname;
+const duration = Number(process.env.BENCH_DURATION ?? 10);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const warmup = Number(process.env.BENCH_WARMUP ?? 3);
+const baseUrl = process.env.DATABASE_URL;
+
+interface Request {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+interface Row {
+  scenario: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  sqlPerRequest?: number;
+  rssMb?: number;
+  errors: number;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(url: string, child: ChildProcess, seconds = 60): Promise<void> {
+  const until = Date.now() + seconds * 1000;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`${url}: process exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} did not answer in ${seconds}s`);
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.on('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+async function load(port: number, requests: Request[], seconds: number) {
+  const file = join(root, 'bench/.data/scenario.json');
+  writeFileSync(file, JSON.stringify({ url: `http://127.0.0.1:${port}`, connections, duration: seconds, requests }));
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/load.ts'), file], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  await new Promise((r) => child.on('exit', r));
+  return JSON.parse(out.trim().split('\n').pop()!) as {
+    requests: number;
+    rps: number;
+    p50: number;
+    p99: number;
+    errors: number;
+    non2xx: number;
+    timeouts: number;
+  };
+}
+
+/** Counters from the service's /metrics: SQL statements sent and resident memory. */
+async function metrics(port: number) {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const value = (name: string) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+    return line ? Number(line.split(' ').pop()) : NaN;
+  };
+  return { statements: value('db_statements_total'), rss: value('process_resident_memory_bytes') };
+}
+
+async function prepareDatabase(): Promise<{ env: Record<string, string>; seeded: Seeded; cleanup: () => Promise<void> }> {
+  if (baseUrl) {
+    const admin = new pg.Client({ connectionString: baseUrl });
+    await admin.connect();
+    await admin.query('DROP DATABASE IF EXISTS gateway_bench WITH (FORCE)');
+    await admin.query('CREATE DATABASE gateway_bench');
+    await admin.end();
+    const url = new URL(baseUrl);
+    url.pathname = '/gateway_bench';
+    const database = await openDatabase({ url: url.toString() });
+    const seeded = await seed(database.pool);
+    await database.close();
+    return { env: { DATABASE_URL: url.toString() }, seeded, cleanup: async () => {} };
+  }
+  const dataDir = mkdtempSync(join(root, 'bench/.data/db-'));
+  const database = await openDatabase({ dataDir });
+  const seeded = await seed(database.pool);
+  await database.close();
+  return { env: { DATA_DIR: dataDir }, seeded, cleanup: async () => rmSync(dataDir, { recursive: true, force: true }) };
+}
+
+const gql = (key: string, query: string): Request => ({
+  method: 'POST',
+  path: '/graphql',
+  headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+  body: JSON.stringify({ query }),
+});
+const rest = (key: string, method: string, path: string, body?: unknown): Request => ({
+  method,
+  path,
+  headers: { authorization: `Bearer ${key}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+  body: body === undefined ? undefined : JSON.stringify(body),
+});
+
+const SELF_QUERY =
+  '{ customer(id:"self") { uuid name active profile settings { concurrencyLimit values } concurrencyLimit { limit } } }';
+
+function scenarios(s: Seeded): { name: string; requests: Request[] }[] {
+  const keys = s.customerKeys.map((k) => k.secret);
+  const pick = (n: number, offset: number) => Array.from({ length: n }, (_, i) => s.customers[(offset + i * 197) % s.customers.length]!);
+  const aliasQueries = Array.from({ length: 10 }, (_, q) => {
+    const fields = pick(50, q * 13)
+      .map((c, i) => `c${i}: customer(id: "${[c.uuid, String(c.id), c.name][i % 3]}") { uuid name settings { concurrencyLimit } }`)
+      .join(' ');
+    return gql(s.systemKey, `{ ${fields} }`);
+  });
+  return [
+    { name: '2. GraphQL customer(self)', requests: keys.map((k) => gql(k, SELF_QUERY)) },
+    { name: '3a. REST GET /customers/self', requests: keys.map((k) => rest(k, 'GET', '/customers/self')) },
+    { name: '3b. REST GET /customers/self/settings', requests: keys.map((k) => rest(k, 'GET', '/customers/self/settings')) },
+    { name: '4. GraphQL 50 aliased lookups (system key)', requests: aliasQueries },
+    {
+      name: '5. writes: REST PUT concurrency-limit + GraphQL setCustomerSetting',
+      requests: keys.flatMap((k, i) => [
+        rest(k, 'PUT', '/customers/self/concurrency-limit', { limit: i % 100 }),
+        gql(k, `mutation { setCustomerSetting(name: "concurrency-limit", value: ${(i * 7) % 100}) { modifiedAt } }`),
+      ]),
+    },
+  ];
+}
+
+async function main() {
+  mkdirSync(join(root, 'bench/.data'), { recursive: true });
+  console.log(`Seeding ${baseUrl ? 'PostgreSQL (gateway_bench)' : 'the embedded database'}…`);
+  const { env, seeded, cleanup } = await prepareDatabase();
+  const port = await freePort();
+  const log = createWriteStream(join(root, 'bench/.data/service.log'));
+  const service = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/main.ts')], {
+    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', ADMIN_API_KEY: seeded.systemKey, METRICS: 'on' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  service.stdout!.pipe(log);
+  service.stderr!.pipe(log);
+  const rows: Row[] = [];
+  try {
+    await waitFor(`http://127.0.0.1:${port}/ready`, service);
+
+    // The baseline answers a body the size of scenario 2's response.
+    const sample = seeded.customerKeys[0]!.secret;
+    const selfBody = await (await fetch(`http://127.0.0.1:${port}/graphql`, gqlInit(sample, SELF_QUERY))).text();
+    const basePort = await freePort();
+    const baseline = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/baseline-server.ts')], {
+      env: { ...process.env, PORT: String(basePort), BODY_BYTES: String(Buffer.byteLength(selfBody)) },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    await waitFor(`http://127.0.0.1:${basePort}/`, baseline);
+    const baseRequests = [{ method: 'GET', path: '/', headers: {} }];
+    await load(basePort, baseRequests, warmup);
+    const b = await load(basePort, baseRequests, duration);
+    rows.push({ scenario: '1. bare node:http, fixed JSON', rps: b.rps, p50: b.p50, p99: b.p99, errors: b.errors + b.non2xx });
+    await stop(baseline);
+
+    for (const { name, requests } of scenarios(seeded)) {
+      process.stdout.write(`${name}…\n`);
+      await load(port, requests, warmup);
+      const before = await metrics(port);
+      const r = await load(port, requests, duration);
+      const after = await metrics(port);
+      rows.push({
+        scenario: name,
+        rps: r.rps,
+        p50: r.p50,
+        p99: r.p99,
+        sqlPerRequest: (after.statements - before.statements) / r.requests,
+        rssMb: after.rss / 1024 / 1024,
+        errors: r.errors + r.non2xx + r.timeouts,
+      });
+    }
+  } finally {
+    await stop(service);
+    await cleanup();
+  }
+  report(rows, seeded, readFileSync(join(root, 'bench/.data/service.log'), 'utf8'));
+}
+
+function gqlInit(key: string, query: string): RequestInit {
+  return { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ query }) };
+}
+
+function report(rows: Row[], seeded: Seeded, _log: string) {
+  const base = rows[0]!.rps;
+  const fmt = (n: number | undefined, digits = 0) => (n === undefined || Number.isNaN(n) ? '–' : n.toFixed(digits));
+  const header = '| scenario | req/s | × baseline | p50 ms | p99 ms | SQL/req | RSS MB | errors |\n|---|---:|---:|---:|---:|---:|---:|---:|';
+  const lines = rows.map(
+    (r) =>
+      `| ${r.scenario} | ${fmt(r.rps)} | ${fmt(r.rps / base, 2)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${fmt(r.sqlPerRequest, 2)} | ${fmt(r.rssMb)} | ${r.errors} |`,
+  );
+  const table = [header, ...lines].join('\n');
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  const machine = `${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+  const database = baseUrl ? 'PostgreSQL (real server on loopback)' : 'embedded PGlite (in the service process)';
+  const md = `# Benchmark results
+
+Made by \`${baseUrl ? 'DATABASE_URL=… ' : ''}npm run bench\` (bench/run.ts) on ${new Date().toISOString()}; each run overwrites this file.
+
+- Machine: ${machine}. The service, the load generator (autocannon, a separate process) and the
+  database share these cores, so every figure is lower than on separate machines.
+- Database: ${database}; ${seeded.customers.length} customers, the concurrency limit set on 80% of
+  them, ${seeded.customerKeys.length} customer keys and one system key.
+- Load: ${connections} connections, keep-alive, ${warmup} s warm-up then ${duration} s measured per scenario;
+  requests cycle through the customer keys. SQL/req is the service's statement counter
+  (\`db_statements_total\` in /metrics) over the measured window divided by requests;
+  RSS is the service process after the scenario${baseUrl ? '' : ' (it includes the embedded database)'}.
+
+${table}
+`;
+  writeFileSync(join(root, 'bench/RESULTS.md'), md);
+  console.log(`\n${machine}; database: ${database}\n\n${table}\n\nwritten to bench/RESULTS.md`);
+}
+
+await main();
