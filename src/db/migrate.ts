@@ -5,7 +5,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 
@@ -25,6 +25,17 @@ CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
     "applied_steps_count"   INTEGER NOT NULL DEFAULT 0
 )`;
 
+/** The folder holding package.json, found from this module whether it runs from src/ or a bundle in dist/. */
+function projectRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('Cannot find the project folder (package.json) above the service code');
+    dir = up;
+  }
+  return dir;
+}
+
 const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
 
 /** Like Prisma, accept the file with LF or CRLF line endings: git may have converted them. */
@@ -40,7 +51,7 @@ function matchesChecksum(file: Buffer, checksum: string): boolean {
  */
 export async function applyMigrations(
   pool: pg.Pool,
-  migrationsDir: string = fileURLToPath(new URL('../../prisma/migrations', import.meta.url)),
+  migrationsDir: string = join(projectRoot(), 'prisma', 'migrations'),
 ): Promise<string[]> {
   const names = (await readdir(migrationsDir, { withFileTypes: true }))
     .filter((d) => d.isDirectory() && existsSync(join(migrationsDir, d.name, 'migration.sql')))
