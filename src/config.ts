@@ -33,9 +33,25 @@ const envSchema = z.object({
     .enum(['on', 'off', 'true', 'false', '1', '0'])
     .default('on')
     .transform((v) => v === 'on' || v === 'true' || v === '1'),
+  // The largest request body either door reads (413 PAYLOAD_TOO_LARGE beyond it).
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
+  // GraphQL operation limits (graphql-armor), each a 400 BAD_REQUEST when exceeded. Introspection
+  // (`__schema`) is not counted for depth and cost, so GraphiQL's introspection query passes.
+  // Field nesting: the deepest real query (customers → edges → node → settings → items → name) is 6.
+  GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(1).max(100).default(10),
+  // Aliased fields per operation: 50 aliased customer lookups (the benchmark) fit twice.
+  GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(0).max(10_000).default(100),
+  GRAPHQL_MAX_DIRECTIVES: z.coerce.number().int().min(0).max(10_000).default(50),
+  // Lexical tokens of the document, checked while parsing (GraphiQL's introspection query has ~190).
+  GRAPHQL_MAX_TOKENS: z.coerce.number().int().min(100).max(1_000_000).default(5000),
+  // graphql-armor's cost: 1 a scalar, 2 an object, ×1.5 a level, × `first`/`last` of lists.
+  GRAPHQL_MAX_COST: z.coerce.number().int().min(1).max(100_000_000).default(50_000),
 });
 
 export type Config = z.infer<typeof envSchema>;
+
+/** Every setting at its default (what an empty environment gives). */
+export const configDefaults: Config = envSchema.parse({});
 
 /** Parses the environment once; a bad value stops start-up with a message naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

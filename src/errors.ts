@@ -60,7 +60,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   while (e && typeof e === 'object' && !seen.has(e)) {
     seen.add(e);
     const { code, message, name } = e as { code?: unknown; message?: unknown; name?: unknown };
-    if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|57P0[1-3]|08\w{3}|P1001|P1002|P1017|P2024)$/.test(code)) {
+    if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|57P0[1-3]|08\w{3}|P1001|P1002|P1017|P2024|P2028)$/.test(code)) {
       return true;
     }
     if (name === 'DriverAdapterError' || name === 'PrismaClientInitializationError') {

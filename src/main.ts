@@ -1,4 +1,4 @@
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createApp } from './app.js';
 import { bootstrapSystemKey } from './auth/api-keys.js';
 import { loadConfig } from './config.js';
@@ -37,8 +37,22 @@ const services = createServices(database, {
   onError: (error) => logger.warn({ err: describeError(error) }, 'could not record activity'),
 });
 const app = createApp(services, logger, config);
+let stopping = false;
 const server = createServer(app);
 server.keepAliveTimeout = 65_000;
+
+// Responses not yet finished. Once shutdown begins, each response closes its connection: keep-alive
+// clients would otherwise hold the server open until their idle timeout (or our 10 s cut-off).
+const inFlight = new Set<ServerResponse>();
+server.on('request', (_request: IncomingMessage, response: ServerResponse) => {
+  if (stopping) response.setHeader('connection', 'close');
+  inFlight.add(response);
+  response.on('close', () => {
+    inFlight.delete(response);
+    // The connection is idle now: close it rather than keep it alive.
+    if (stopping) setImmediate(() => server.closeIdleConnections());
+  });
+});
 
 server.listen(config.PORT, config.HOST, () => {
   const address = server.address();
@@ -46,14 +60,20 @@ server.listen(config.PORT, config.HOST, () => {
   logger.info({ port }, `listening on http://localhost:${port}/graphql`);
 });
 
-let stopping = false;
 async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'shutting down');
+  // A bound on the whole of it: connections are cut after 10 s; the flush and the database close
+  // get 10 s more, then the process gives up (exit 1: not a clean stop).
+  setTimeout(() => {
+    logger.error('shutdown did not finish in 20 s; exiting');
+    logger.flush(() => process.exit(1));
+  }, 20_000).unref();
   // Stop accepting; finish in-flight requests; then flush activity and close the database.
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
+  for (const response of inFlight) if (!response.headersSent) response.setHeader('connection', 'close');
   const timer = setTimeout(() => server.closeAllConnections(), 10_000);
   await closed;
   clearTimeout(timer);

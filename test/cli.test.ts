@@ -59,7 +59,7 @@ describe('operator CLI', () => {
     expect((await cli('key:revoke', keyId!)).code).toBe(0);
     expect((await cli('key:list', 'Globex')).stdout).toContain(`${keyId}\trevoked`);
     expect((await cli('customer:list')).stdout).toMatch(/\tactive\tGlobex/);
-  }, 90_000);
+  }, 180_000);
 
   it('refuses bad input with a message and exit code 1', async () => {
     const dup = await cli('customer:create', '12345');
@@ -68,5 +68,5 @@ describe('operator CLI', () => {
     const unknown = await cli('key:revoke', 'key_missing');
     expect(unknown.code).toBe(1);
     expect(unknown.stdout).toContain('No key has keyId key_missing');
-  }, 60_000);
+  }, 120_000);
 });

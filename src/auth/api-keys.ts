@@ -36,7 +36,8 @@ export async function createApiKey(ctx: RequestContext, identifier: string, inpu
 /** Revokes a key of the customer (it stays listed, inactive); 404 when it has no such key. */
 export async function revokeApiKey(ctx: RequestContext, identifier: string, keyId: string): Promise<ApiKey> {
   const customer = await resolveCustomer(ctx, identifier);
-  const key = await ctx.db.apiKey.findFirst({ where: { keyId, customerId: customer.id } });
+  // A keyId with NUL (which PostgreSQL refuses as text) names no key; it is not looked up.
+  const key = keyId.includes('\u0000') ? null : await ctx.db.apiKey.findFirst({ where: { keyId, customerId: customer.id } });
   if (!key) throw notFound(`The customer has no API key "${keyId}"`);
   const revoked = key.active ? await ctx.db.apiKey.update({ where: { id: key.id }, data: { active: false, modifiedAt: new Date() } }) : key;
   ctx.authenticator.invalidateKey(key.id);

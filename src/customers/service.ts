@@ -29,7 +29,8 @@ export async function resolveCustomer(ctx: RequestContext, identifier: string): 
   if (ref.kind === 'self') {
     throw badRequest('"self" names the customer that owns the API key, and a system key has none: name the customer by UUID, id or name');
   }
-  const customer = await loaders.customer.load(refKey(ref));
+  // A name no customer can have (too long, control characters such as NUL, …) is not looked up.
+  const customer = ref.kind === 'name' && nameProblem(ref.name) ? null : await loaders.customer.load(refKey(ref));
   if (!customer) throw notFound(`No customer is named "${identifier}"`);
   return customer;
 }
@@ -158,9 +159,8 @@ export async function updateCustomer(ctx: RequestContext, identifier: string, in
     const operatorOnly = OPERATOR_FIELDS.filter((field) => data[field] !== undefined);
     if (operatorOnly.length) throw forbidden(`Only a system key may change: ${operatorOnly.join(', ')}`);
   }
-  const row = await ctx.db.$transaction(async (tx) => {
-    await touchCustomer(tx, customer.id);
-    return tx.customer.update({
+  const row = await writeCustomer(ctx, customer.id, (tx) =>
+    tx.customer.update({
       where: { id: customer.id },
       data: {
         ...(data.profile !== undefined && { profile: data.profile as Prisma.InputJsonObject }),
@@ -169,8 +169,8 @@ export async function updateCustomer(ctx: RequestContext, identifier: string, in
           billingPlan: data.billingPlan === null ? Prisma.DbNull : (data.billingPlan as Prisma.InputJsonObject),
         }),
       },
-    });
-  });
+    }),
+  );
   ctx.loaders.primeCustomer(row);
   if (data.active !== undefined) ctx.authenticator.invalidate(customer.id);
   return row;
@@ -181,13 +181,51 @@ export async function updateCustomerProfile(ctx: RequestContext, identifier: str
 }
 
 /**
- * Moves `modifiedAt` and locks the customer's row for the rest of the transaction, so concurrent
- * writes to one customer apply one after another and `modifiedAt` never moves backwards.
+ * Options of every transaction that writes to a customer: Prisma's defaults (2 s to get a
+ * connection, 5 s in all) are short for a write that queues behind others on a busy pool. Getting
+ * a connection is bounded by the pool's own timeout (5 s, db/database.ts), then 503 UNAVAILABLE.
  */
-export async function touchCustomer(tx: Prisma.TransactionClient, customerId: number): Promise<Date> {
-  const rows = await tx.$queryRaw<{ modified_at: Date }[]>`
-    UPDATE customers SET modified_at = GREATEST(modified_at, clock_timestamp())
-    WHERE id = ${customerId} RETURNING modified_at`;
+const WRITE_TRANSACTION = { maxWait: 5_000, timeout: 15_000 };
+
+/** Per database client, the tail of each customer's queue of writes in this process. */
+const writeQueues = new WeakMap<object, Map<number, Promise<unknown>>>();
+
+/**
+ * Runs one write to a customer: a transaction that starts with touchCustomer (the row lock, the
+ * new `modifiedAt`). Writes to one customer from this process also queue here first, one at a
+ * time, so that a burst of them waits in memory rather than each holding a pooled connection while
+ * it waits for the row lock: 200 at once on a pool of 10 otherwise starve every other request of
+ * connections, and the last ones time out. The row lock still orders writes between processes.
+ */
+export function writeCustomer<T>(
+  ctx: RequestContext,
+  customerId: number,
+  write: (tx: Prisma.TransactionClient, customer: Customer) => Promise<T>,
+): Promise<T> {
+  let queues = writeQueues.get(ctx.db);
+  if (!queues) writeQueues.set(ctx.db, (queues = new Map()));
+  const run = () => ctx.db.$transaction(async (tx) => write(tx, await touchCustomer(tx, customerId)), WRITE_TRANSACTION);
+  const result = (queues.get(customerId) ?? Promise.resolve()).then(run, run);
+  const tail = result.catch(() => {});
+  queues.set(customerId, tail);
+  void tail.then(() => {
+    if (queues.get(customerId) === tail) queues.delete(customerId);
+  });
+  return result;
+}
+
+/**
+ * Moves `modifiedAt` and locks the customer's row for the rest of the transaction, so concurrent
+ * writes to one customer apply one after another. `modifiedAt` strictly increases with each write
+ * (at least 1 ms, the column's precision, past the previous one even if the clock has not moved or
+ * went back), so it orders a customer's writes. Answers the row as this transaction leaves it.
+ */
+export async function touchCustomer(tx: Prisma.TransactionClient, customerId: number): Promise<Customer> {
+  const rows = await tx.$queryRaw<Customer[]>`
+    UPDATE customers SET modified_at = GREATEST(modified_at + interval '1 millisecond', clock_timestamp())
+    WHERE id = ${customerId}
+    RETURNING id, uuid::text AS uuid, name, active, profile, billing_plan AS "billingPlan", created_at AS "createdAt",
+      modified_at AS "modifiedAt", last_activity AS "lastActivity"`;
   if (rows.length === 0) throw notFound('The customer no longer exists');
-  return rows[0]!.modified_at;
+  return rows[0]!;
 }

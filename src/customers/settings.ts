@@ -2,7 +2,8 @@ import type { RequestContext } from '../context.js';
 import type { Customer, Setting } from '../generated/prisma/client.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { badRequest, notFound } from '../errors.js';
-import { resolveCustomer, touchCustomer } from './service.js';
+import { resolveCustomer, writeCustomer } from './service.js';
+import { jsonProblem, textProblem } from './validation.js';
 import { CONCURRENCY_LIMIT, isSupportedSetting, settingsRegistry, supportedSettings } from './settings-registry.js';
 
 export type { Setting };
@@ -35,6 +36,9 @@ export function validateSetting(name: unknown, value: unknown): { name: string; 
   if (typeof name !== 'string' || !isSupportedSetting(name)) {
     throw badRequest(`Unknown setting ${JSON.stringify(name)}: supported settings are ${supportedSettings.join(', ')}`);
   }
+  // Before the setting's own validator, whose checks (and the message's JSON.stringify) recurse.
+  const problem = jsonProblem(value);
+  if (problem) throw badRequest(`Invalid value for setting "${name}": ${problem}`);
   const definition = settingsRegistry[name];
   const parsed = definition.schema.safeParse(value);
   if (!parsed.success) {
@@ -49,23 +53,32 @@ function describe(value: unknown): string {
   return text.length > 60 ? `${text.slice(0, 60)}…` : text;
 }
 
-/** Creates or replaces a setting; the customer's `modifiedAt` moves with it. */
-export async function setSetting(ctx: RequestContext, identifier: string, name: unknown, value: unknown): Promise<Setting> {
+/**
+ * Creates or replaces a setting; the customer's `modifiedAt` moves with it. Answers the setting and
+ * the customer as this write left them (`modifiedAt` is this write's, even if others follow).
+ */
+export async function setSetting(
+  ctx: RequestContext,
+  identifier: string,
+  name: unknown,
+  value: unknown,
+): Promise<{ setting: Setting; customer: Customer }> {
   const customer = await resolveCustomer(ctx, identifier);
   const valid = validateSetting(name, value);
-  const setting = await ctx.db.$transaction(async (tx) => {
-    const at = await touchCustomer(tx, customer.id);
-    return tx.setting.upsert({
+  const written = await writeCustomer(ctx, customer.id, async (tx, row) => {
+    const at = row.modifiedAt;
+    const setting = await tx.setting.upsert({
       where: { customerId_name: { customerId: customer.id, name: valid.name } },
       create: { customerId: customer.id, name: valid.name, value: valid.value, createdAt: at, modifiedAt: at },
       update: { value: valid.value, modifiedAt: at },
     });
+    return { setting, customer: row };
   });
   forget(ctx, customer);
-  return setting;
+  return written;
 }
 
-/** Removes a setting; 404 when it is not set (and then nothing changes). */
+/** Removes a setting; 404 when it is not set (and then nothing changes). Answers the customer as this write left it. */
 export async function removeSetting(
   ctx: RequestContext,
   identifier: string,
@@ -73,15 +86,16 @@ export async function removeSetting(
   missing = notSet(name),
 ): Promise<Customer> {
   const customer = await resolveCustomer(ctx, identifier);
-  const modifiedAt = await ctx.db.$transaction(async (tx) => {
-    const at = await touchCustomer(tx, customer.id);
+  // A name no setting can have (NUL, which PostgreSQL refuses as text) is not looked up.
+  if (textProblem(name)) throw notFound(missing);
+  const row = await writeCustomer(ctx, customer.id, async (tx, touched) => {
     const { count } = await tx.setting.deleteMany({ where: { customerId: customer.id, name } });
-    // Throwing rolls back the modifiedAt change above.
+    // Throwing rolls back the modifiedAt change made by writeCustomer.
     if (count === 0) throw notFound(missing);
-    return at;
+    return touched;
   });
   forget(ctx, customer);
-  return { ...customer, modifiedAt };
+  return row;
 }
 
 /** The customer's own (soft) concurrency limit, or undefined when unset. */
@@ -114,9 +128,13 @@ export function hardCap(customer: Customer): number | undefined {
   return undefined;
 }
 
-export async function setConcurrencyLimit(ctx: RequestContext, identifier: string, limit: unknown): Promise<number> {
-  const setting = await setSetting(ctx, identifier, CONCURRENCY_LIMIT, limit);
-  return setting.value as number;
+export async function setConcurrencyLimit(
+  ctx: RequestContext,
+  identifier: string,
+  limit: unknown,
+): Promise<{ limit: number; customer: Customer }> {
+  const { setting, customer } = await setSetting(ctx, identifier, CONCURRENCY_LIMIT, limit);
+  return { limit: setting.value as number, customer };
 }
 
 export async function removeConcurrencyLimit(ctx: RequestContext, identifier: string): Promise<Customer> {

@@ -7,7 +7,6 @@ import {
   setSetting,
   settingsObject,
 } from '../customers/settings.js';
-import { resolveCustomer } from '../customers/service.js';
 import { CONCURRENCY_LIMIT } from '../customers/settings-registry.js';
 import { CustomerRef } from './customer.js';
 
@@ -55,10 +54,8 @@ builder.mutationFields((t) => ({
       name: t.arg.string({ required: true }),
       value: t.arg({ type: 'JSON', description: 'Validated by the setting; null is passed on (and refused by concurrency-limit).' }),
     },
-    resolve: async (_root, { customer, name, value }, ctx) => {
-      await setSetting(ctx, String(customer), name, value);
-      return resolveCustomer(ctx, String(customer));
-    },
+    // The customer as this write left it: its modifiedAt is this write's, whatever follows.
+    resolve: async (_root, { customer, name, value }, ctx) => (await setSetting(ctx, String(customer), name, value)).customer,
   }),
   removeCustomerSetting: t.field({
     type: CustomerRef,
@@ -70,10 +67,7 @@ builder.mutationFields((t) => ({
     type: CustomerRef,
     description: 'Sets the `concurrency-limit` setting (an integer from 0 to 1000000).',
     args: { ...customerArgs, limit: t.arg.int({ required: true }) },
-    resolve: async (_root, { customer, limit }, ctx) => {
-      await setConcurrencyLimit(ctx, String(customer), limit);
-      return resolveCustomer(ctx, String(customer));
-    },
+    resolve: async (_root, { customer, limit }, ctx) => (await setConcurrencyLimit(ctx, String(customer), limit)).customer,
   }),
   removeConcurrencyLimit: t.field({
     type: CustomerRef,

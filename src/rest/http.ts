@@ -1,9 +1,6 @@
 import { AppError, badRequest } from '../errors.js';
 import type { ErrorJson } from './schemas.js';
 
-/** The largest request body the router reads. */
-export const MAX_BODY_BYTES = 64 * 1024;
-
 /**
  * What a handler answers besides a plain JSON body (which is sent with the route's status): another
  * status, headers, or text.
@@ -22,28 +19,25 @@ export function errorReply(error: AppError): Reply {
   return new Reply({ status: error.status, headers: { ...error.headers }, json });
 }
 
-const payloadTooLarge = () =>
-  new AppError('PAYLOAD_TOO_LARGE', `The request body may be at most ${MAX_BODY_BYTES} bytes (${MAX_BODY_BYTES / 1024} KiB)`);
+export const payloadTooLarge = (maxBytes: number) =>
+  new AppError('PAYLOAD_TOO_LARGE', `The request body may be at most ${maxBytes} bytes (${Math.round((maxBytes / 1024) * 100) / 100} KiB)`);
+
+export const unsupportedCharset = () =>
+  new AppError('UNSUPPORTED_MEDIA_TYPE', 'The request body must be UTF-8 (a charset parameter, if any, must be utf-8)');
 
 /**
- * The JSON object a request carries. In this order: a body over the limit is 413 (told by
- * Content-Length, or counted while reading); no body is 400; a body that is not
- * `application/json` (UTF-8) is 415; text that is not JSON, or JSON that is not an object, is 400.
+ * The JSON object a request carries. In this order: a body over `maxBytes` (MAX_BODY_BYTES) is 413
+ * (told by Content-Length, or counted while reading); no body is 400; a body that is not
+ * `application/json` (UTF-8) is 415; bytes that are not UTF-8, text that is not JSON, or JSON that
+ * is not an object, are 400. A key given twice keeps its last value (JSON.parse).
  */
-export async function readJsonObject(request: Request): Promise<Record<string, unknown>> {
-  const declared = request.headers.get('content-length');
-  if (declared !== null && Number(declared) > MAX_BODY_BYTES) throw payloadTooLarge();
-  const bytes = await readBytes(request);
+export async function readJsonObject(request: Request, maxBytes: number): Promise<Record<string, unknown>> {
+  const bytes = await readBody(request, maxBytes);
   if (bytes.length === 0) throw badRequest('This request needs a JSON object as its body (Content-Type: application/json)');
   if (!isJson(request.headers.get('content-type'))) {
     throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'The request body must be JSON, sent with Content-Type: application/json');
   }
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw badRequest('The request body is not valid UTF-8');
-  }
+  const text = decodeUtf8(bytes);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -56,6 +50,22 @@ export async function readJsonObject(request: Request): Promise<Record<string, u
   return value as Record<string, unknown>;
 }
 
+/** UTF-8 text; bytes that are not UTF-8 are a 400 (never silently replaced). */
+export function decodeUtf8(bytes: Uint8Array): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw badRequest('The request body is not valid UTF-8');
+  }
+}
+
+/** Whether a Content-Type's charset parameter, if it has one, is UTF-8. */
+export function isUtf8Charset(contentType: string | null): boolean {
+  if (!contentType) return true;
+  const [, ...params] = contentType.split(';').map((part) => part.trim().toLowerCase());
+  return params.every((param) => !param.startsWith('charset=') || /^charset="?utf-8"?$/.test(param));
+}
+
 /** `application/json`, with no charset or a UTF-8 one. */
 function isJson(contentType: string | null): boolean {
   if (!contentType) return false;
@@ -64,7 +74,13 @@ function isJson(contentType: string | null): boolean {
   return params.every((param) => !param.startsWith('charset=') || /^charset="?utf-8"?$/.test(param));
 }
 
-async function readBytes(request: Request): Promise<Uint8Array> {
+/**
+ * The body's bytes, at most `maxBytes` of them: a larger Content-Length is refused before reading,
+ * and a body without one (or with a false one) is counted as it arrives. Either way 413.
+ */
+export async function readBody(request: Request, maxBytes: number): Promise<Uint8Array> {
+  const declared = request.headers.get('content-length');
+  if (declared !== null && Number(declared) > maxBytes) throw payloadTooLarge(maxBytes);
   if (!request.body) return new Uint8Array();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -73,9 +89,9 @@ async function readBytes(request: Request): Promise<Uint8Array> {
     const { done, value } = await reader.read();
     if (done) break;
     size += value.byteLength;
-    if (size > MAX_BODY_BYTES) {
+    if (size > maxBytes) {
       await reader.cancel().catch(() => {});
-      throw payloadTooLarge();
+      throw payloadTooLarge(maxBytes);
     }
     chunks.push(value);
   }

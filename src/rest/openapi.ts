@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { statusOf, type ErrorCode } from '../errors.js';
-import { MAX_BODY_BYTES } from './http.js';
+import { configDefaults } from '../config.js';
 import type { Route } from './routes.js';
 import { components, errorJson } from './schemas.js';
 
@@ -20,13 +20,15 @@ const ERRORS: Partial<Record<number, string>> = {
   403: "FORBIDDEN: the key may not do this, or names another customer than its own, or its customer is inactive",
   404: 'NOT_FOUND',
   409: 'CONFLICT: the name is taken',
-  413: `PAYLOAD_TOO_LARGE: the body is over ${MAX_BODY_BYTES / 1024} KiB`,
   415: 'UNSUPPORTED_MEDIA_TYPE: the body is not sent as application/json',
   500: 'INTERNAL: an unexpected error (logged; never detailed here)',
   503: 'UNAVAILABLE: the database does not answer',
 };
 
-const DESCRIPTION = `
+const kib = (bytes: number) => `${Math.round((bytes / 1024) * 100) / 100} KiB`;
+const tooLarge = (maxBodyBytes: number) => `PAYLOAD_TOO_LARGE: the body is over ${kib(maxBodyBytes)}`;
+
+const description = (maxBodyBytes: number) => `
 The REST compatibility path of the customer API gateway, served beside GraphQL (\`/graphql\`) on the
 same port, with the same services, rules and errors.
 
@@ -34,7 +36,7 @@ same port, with the same services, rules and errors.
   \`/metrics\` and \`/openapi.json\`. A customer key reaches only its own customer (any other, existing or
   not, is the same 403); a system key reaches every customer, and \`self\` with it is 400.
 - **Customer identifiers** in paths: see the \`customer\` parameter.
-- **Bodies** are JSON objects sent as \`application/json\` (UTF-8), at most ${MAX_BODY_BYTES / 1024} KiB; unknown
+- **Bodies** are JSON objects sent as \`application/json\` (UTF-8), at most ${kib(maxBodyBytes)}; unknown
   fields are refused. When a key repeats in a body, the last one wins.
 - **Timestamps** are UTC with seconds precision: \`2020-03-29T10:26:51Z\`.
 - **Errors**: the status code and \`{"status": false, "code": "<MACHINE_CODE>", "message": "<what was wrong>"}\`,
@@ -77,7 +79,11 @@ function errorStatuses(route: Route): number[] {
   return [...statuses].sort((a, b) => a - b);
 }
 
-function operation(route: Route) {
+/** The routes that change a customer, its profile or its settings (they answer X-Modified-At). */
+const writesCustomer = (route: Route) =>
+  route.method !== 'GET' && /^\/customers\/\{customer\}(\/settings.*|\/concurrency-limit)?$/.test(route.path);
+
+function operation(route: Route, maxBodyBytes: number) {
   const parameters: unknown[] = [];
   for (const [, name = ''] of route.path.matchAll(/\{(\w+)\}/g)) {
     parameters.push({ name, in: 'path', required: true, description: PARAMETERS[name], schema: { type: 'string', minLength: 1 } });
@@ -102,11 +108,21 @@ function operation(route: Route) {
       Link: { description: 'The next page, as `<...>; rel="next"`; absent on the last page.', schema: { type: 'string' } },
     };
   }
+  if (writesCustomer(route)) {
+    success.headers = {
+      'X-Modified-At': {
+        description:
+          "The customer's `modifiedAt` as this write set it, to the millisecond (`2020-03-29T10:26:51.123Z`). " +
+          'Writes to one customer apply one at a time, each moving `modifiedAt` forward, so this orders them.',
+        schema: { type: 'string', format: 'date-time' },
+      },
+    };
+  }
   const responses: Record<string, unknown> = { [route.status]: success };
   for (const status of errorStatuses(route)) {
     const code = (Object.keys(statusOf) as ErrorCode[]).find((c) => statusOf[c] === status);
     responses[status] = {
-      description: ERRORS[status] ?? code,
+      description: status === 413 ? tooLarge(maxBodyBytes) : (ERRORS[status] ?? code),
       content: { 'application/json': { schema: ref(errorJson) } },
     };
   }
@@ -125,12 +141,12 @@ function operation(route: Route) {
 }
 
 /** The OpenAPI 3.1 document of exactly the given routes, generated from their schemas. */
-export function openApiDocument(routes: Route[]) {
+export function openApiDocument(routes: Route[], maxBodyBytes = configDefaults.MAX_BODY_BYTES) {
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const route of routes) (paths[route.path] ??= {})[route.method.toLowerCase()] = operation(route);
+  for (const route of routes) (paths[route.path] ??= {})[route.method.toLowerCase()] = operation(route, maxBodyBytes);
   return {
     openapi: '3.1.0',
-    info: { title: 'Customer API gateway: REST compatibility', version: '1.0.0', description: DESCRIPTION },
+    info: { title: 'Customer API gateway: REST compatibility', version: '1.0.0', description: description(maxBodyBytes) },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     tags: [...new Set(routes.map((r) => r.tag))].map((name) => ({ name })),
     paths,

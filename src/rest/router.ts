@@ -21,7 +21,11 @@ const GRAPHQL_PATHS = new Set(['/graphql', '/graphql/']);
 export function useRestRouter(services: Services, logger: Logger, options: AppOptions): Plugin {
   const metrics = options.METRICS ? new Metrics(services.pool, services.statements) : undefined;
   let document: unknown;
-  const routes: Route[] = createRoutes({ services, metrics, openApi: () => (document ??= openApiDocument(routes)) });
+  const routes: Route[] = createRoutes({
+    services,
+    metrics,
+    openApi: () => (document ??= openApiDocument(routes, options.MAX_BODY_BYTES)),
+  });
   const table = new RouteTable(routes);
 
   async function handle(request: Request, url: URL): Promise<Reply> {
@@ -38,7 +42,7 @@ export function useRestRouter(services: Services, logger: Logger, options: AppOp
       }
       const params = decodeParams(match.template, match.segments);
       const ctx = route.auth === 'key' ? await authenticateRequest(services, request) : undefined;
-      const body = route.body ? parseInput(route.body, await readJsonObject(request)) : undefined;
+      const body = route.body ? parseInput(route.body, await readJsonObject(request, options.MAX_BODY_BYTES)) : undefined;
       const query = route.query ? parseInput(route.query, readQuery(url)) : undefined;
       const result = await route.handle({ request, params, body, query, ctx } as never);
       if (result instanceof Reply) return result;

@@ -4,6 +4,7 @@ import type { RequestContext, Services } from '../context.js';
 import {
   createCustomer,
   createCustomerInput,
+  type Customer,
   pageCustomers,
   resolveCustomer,
   updateCustomer,
@@ -111,6 +112,13 @@ export interface RouteDeps {
 }
 
 /**
+ * What a write to a customer answers besides its body: the customer's `modifiedAt` as this write
+ * set it, to the millisecond (bodies render seconds). Writes to one customer apply one at a time and
+ * each moves `modifiedAt` forward, so this orders them; a 204 has no other way to say it.
+ */
+const modifiedAt = (customer: Customer) => ({ 'x-modified-at': customer.modifiedAt.toISOString() });
+
+/**
  * The REST compatibility routes: the one table the router matches and the OpenAPI document is
  * generated from. Handlers parse nothing themselves (the router did), call a service, and render.
  */
@@ -191,7 +199,7 @@ export function createRoutes({ services, metrics, openApi }: RouteDeps): Route[]
       response: customerJson,
       async handle({ ctx, params, body }) {
         const customer = await updateCustomer(ctx, params.customer!, body);
-        return renderCustomer(customer, await listSettings(ctx, customer));
+        return new Reply({ json: renderCustomer(customer, await listSettings(ctx, customer)), headers: modifiedAt(customer) });
       },
     }),
 
@@ -221,8 +229,9 @@ export function createRoutes({ services, metrics, openApi }: RouteDeps): Route[]
       status: 200,
       response: settingsJson,
       async handle({ ctx, params, body }) {
-        await setSetting(ctx, params.customer!, body.name, body.value);
-        return settingsObject(await listSettings(ctx, await resolveCustomer(ctx, params.customer!)));
+        const { customer } = await setSetting(ctx, params.customer!, body.name, body.value);
+        const json = settingsObject(await listSettings(ctx, await resolveCustomer(ctx, params.customer!)));
+        return new Reply({ json, headers: modifiedAt(customer) });
       },
     }),
     keyRoute({
@@ -250,7 +259,8 @@ export function createRoutes({ services, metrics, openApi }: RouteDeps): Route[]
       status: 200,
       response: settingJson,
       async handle({ ctx, params, body }) {
-        return renderSetting(await setSetting(ctx, params.customer!, params.name!, body.value));
+        const { setting, customer } = await setSetting(ctx, params.customer!, params.name!, body.value);
+        return new Reply({ json: renderSetting(setting), headers: modifiedAt(customer) });
       },
     }),
     keyRoute({
@@ -263,7 +273,8 @@ export function createRoutes({ services, metrics, openApi }: RouteDeps): Route[]
       who: 'owner or system',
       status: 204,
       async handle({ ctx, params }) {
-        await removeSetting(ctx, params.customer!, params.name!);
+        const customer = await removeSetting(ctx, params.customer!, params.name!);
+        return new Reply({ status: 204, headers: modifiedAt(customer) });
       },
     }),
 
@@ -295,7 +306,8 @@ export function createRoutes({ services, metrics, openApi }: RouteDeps): Route[]
       status: 200,
       response: concurrencyLimitJson,
       async handle({ ctx, params, body }) {
-        return { limit: await setConcurrencyLimit(ctx, params.customer!, body.limit ?? body.value) };
+        const { limit, customer } = await setConcurrencyLimit(ctx, params.customer!, body.limit ?? body.value);
+        return new Reply({ json: { limit }, headers: modifiedAt(customer) });
       },
     }),
     keyRoute({
@@ -308,7 +320,8 @@ export function createRoutes({ services, metrics, openApi }: RouteDeps): Route[]
       who: 'owner or system',
       status: 204,
       async handle({ ctx, params }) {
-        await removeConcurrencyLimit(ctx, params.customer!);
+        const customer = await removeConcurrencyLimit(ctx, params.customer!);
+        return new Reply({ status: 204, headers: modifiedAt(customer) });
       },
     }),
 

@@ -45,7 +45,10 @@ export const settingValueBody = z.strictObject({ value: settingValue }).register
  */
 const limit = settingsRegistry[CONCURRENCY_LIMIT];
 const { $schema: _, ...limitRange } = z.toJSONSchema(limit.schema) as Record<string, unknown>;
-const limitValue = z.int().meta({ ...limitRange, description: limit.accepts, examples: [5] });
+const limitValue = z
+  // A value of the wrong type names the setting and what it accepts, like the validator's own message.
+  .int({ error: `Invalid value for setting "${CONCURRENCY_LIMIT}": expected ${limit.accepts}` })
+  .meta({ ...limitRange, description: limit.accepts, examples: [5] });
 
 /**
  * PUT /customers/{customer}/concurrency-limit. The platform documents `{"limit": n}` while its

@@ -1,0 +1,215 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from './helpers.js';
+
+/**
+ * Graceful shutdown of the real entry (`src/main.ts`): SIGTERM while writes are in flight. The
+ * listener closes at once, the in-flight requests finish with 2xx, the pending lastActivity is
+ * written (ACTIVITY_FLUSH_MS is 10 minutes, so only the shutdown flush can write it), the database
+ * is closed and the process exits 0 within 10 s. After a restart every acknowledged write is there.
+ * On TEST_DATABASE_URL's server when it is set (a fresh database), else the embedded one.
+ */
+const dataDir = mkdtempSync(join(tmpdir(), 'gateway-shutdown-'));
+const ADMIN = `XI${randomBytes(24).toString('base64').replace(/[^A-Za-z0-9]/g, '').padEnd(32, 'x').slice(0, 32)}`;
+let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
+
+beforeAll(async () => {
+  if (process.env.TEST_DATABASE_URL) database = await createTestDatabase();
+});
+afterAll(async () => {
+  await database?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+interface Started {
+  child: ChildProcess;
+  port: number;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+async function start(): Promise<Started> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    ADMIN_API_KEY: ADMIN,
+    ACTIVITY_FLUSH_MS: '600000',
+    RATE_LIMIT_PER_SECOND: '0',
+  };
+  if (database) env.DATABASE_URL = database.url;
+  else {
+    delete env.DATABASE_URL;
+    env.DATA_DIR = dataDir;
+  }
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "listening" line in 45 s:\n${output}`)), 45_000);
+    void exited.then((code) => reject(new Error(`exited with ${code}:\n${output}`)));
+    child.stdout!.on('data', () => {
+      const match = /"port":(\d+)[^\n]*listening/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    });
+  });
+  return { child, port, output: () => output, exited };
+}
+
+async function call(port: number, key: string, method: string, path: string, body?: unknown) {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json().catch(() => undefined)) as any };
+}
+
+/**
+ * A request whose body arrives in two parts: the headers and the first half now, the rest when
+ * `finish()` is called. Until then the server holds it in flight.
+ */
+function slowRequest(port: number, key: string, method: string, path: string, body: unknown) {
+  const text = JSON.stringify(body);
+  const half = Math.floor(text.length / 2);
+  const req = request({
+    host: '127.0.0.1',
+    port,
+    method,
+    path,
+    agent: false,
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) },
+  });
+  const done = new Promise<{ status: number; body: any }>((resolve, reject) => {
+    req.on('error', reject);
+    req.on('response', (res) => {
+      let data = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => (data += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(data || 'null') }));
+    });
+  });
+  // Resolves once the headers and the first half have been handed to the kernel.
+  const sent = new Promise<void>((resolve, reject) => req.write(text.slice(0, half), (error) => (error ? reject(error) : resolve())));
+  return { sent, finish: () => req.end(text.slice(half)), done };
+}
+
+/** A GET on a new connection, answered. */
+function getOnNewConnection(port: number, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode!));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+/** Whether a new TCP connection to the port is refused. */
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.on('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
+  });
+}
+
+describe('SIGTERM with requests in flight', () => {
+  it('stops accepting, finishes them with 2xx, flushes activity, closes the database and exits 0; a restart has every acknowledged write', async () => {
+    const first = await start();
+    const created = await call(first.port, ADMIN, 'POST', '/graphql', {
+      query: 'mutation { createCustomer(input: {name: "Shutdown Ltd"}) { uuid } createApiKey(customer: "Shutdown Ltd", name: "main") { secret apiKey { keyId } } }',
+    });
+    expect(created.body.errors, first.output()).toBeUndefined();
+    const uuid: string = created.body.data.createCustomer.uuid;
+    const key: string = created.body.data.createApiKey.secret;
+
+    // 20 writes held in flight (their bodies half sent), each leaving its own trace: a new key.
+    const slow = Array.from({ length: 20 }, (_, i) => slowRequest(first.port, key, 'POST', '/customers/self/apikeys', { name: `slow-${i}` }));
+    // Make sure the server holds them: their bytes are sent, and a request on a connection opened
+    // after theirs has been answered (connections are accepted, and their data read, in order).
+    await Promise.all(slow.map((r) => r.sent));
+    expect(await getOnNewConnection(first.port, '/health')).toBe(200);
+    await sleep(100);
+    // And 20 ordinary writes racing the signal: each is either acknowledged or never reached the server.
+    const racing = Array.from({ length: 20 }, (_, i) =>
+      call(first.port, key, i % 2 ? 'POST' : 'PUT', i % 2 ? '/customers/self/apikeys' : '/customers/self/concurrency-limit', i % 2 ? { name: `racing-${i}` } : { limit: i }).catch(
+        (error: Error) => ({ status: 0, body: error.message }),
+      ),
+    );
+    await sleep(20);
+    const signalled = performance.now();
+    first.child.kill('SIGTERM');
+
+    // The listener closes while the slow requests are still in flight.
+    let closed = false;
+    for (let i = 0; i < 100 && !closed; i++) {
+      closed = await refused(first.port);
+      if (!closed) await sleep(20);
+    }
+    expect(closed, first.output()).toBe(true);
+    expect(first.child.exitCode).toBeNull();
+
+    for (const request of slow) request.finish();
+    const slowDone = await Promise.all(slow.map((r) => r.done));
+    expect(slowDone.map((r) => r.status)).toEqual(slow.map(() => 201));
+    const racingDone = await Promise.all(racing);
+    for (const r of racingDone) expect([0, 200, 201], JSON.stringify(r)).toContain(r.status);
+
+    const code = await first.exited;
+    const stoppedIn = performance.now() - signalled;
+    expect(code, first.output()).toBe(0);
+    expect(stoppedIn).toBeLessThan(10_000);
+    expect(first.output()).toMatch(/"msg":"stopped"/);
+    // The embedded database released its folder (its pid file goes when it is closed).
+    if (!database) expect(existsSync(join(dataDir, 'gateway.pid'))).toBe(false);
+
+    const acknowledged = [
+      'main',
+      ...slowDone.map((r) => r.body.name as string),
+      ...racingDone.filter((r) => r.status === 201).map((r) => r.body.name as string),
+    ];
+    const lastLimit = racingDone.filter((r) => r.status === 200).at(-1)?.body.limit as number | undefined;
+
+    // Only the shutdown flush can have written lastActivity (the interval is 10 minutes).
+    if (database) {
+      const row = await database.prisma.customer.findUniqueOrThrow({ where: { uuid } });
+      expect(row.lastActivity).not.toBeNull();
+    }
+
+    const second = await start();
+    try {
+      const after = await call(second.port, ADMIN, 'POST', '/graphql', {
+        query: `{ customer(id: "${uuid}") { lastActivity settings { concurrencyLimit } apiKeys { name lastUsedAt } } }`,
+      });
+      expect(after.body.errors).toBeUndefined();
+      const customer = after.body.data.customer;
+      expect(customer.lastActivity, 'lastActivity was flushed at shutdown').not.toBeNull();
+      expect(customer.apiKeys.find((k: { name: string }) => k.name === 'main').lastUsedAt).not.toBeNull();
+      const names = customer.apiKeys.map((k: { name: string }) => k.name);
+      for (const name of acknowledged) expect(names).toContain(name);
+      // Racing requests that set the limit: whichever was acknowledged, one of them is stored.
+      if (lastLimit !== undefined) expect(customer.settings.concurrencyLimit).not.toBeNull();
+    } finally {
+      second.child.kill('SIGTERM');
+      expect(await second.exited).toBe(0);
+    }
+  }, 90_000);
+});
