@@ -7,7 +7,7 @@
  *   BENCH_DURATION=10 BENCH_CONNECTIONS=32 npm run bench
  *   DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres npm run bench
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, totalmem } from 'node:os';
@@ -162,9 +162,11 @@ async function main() {
   mkdirSync(join(root, 'bench/.data'), { recursive: true });
   console.log(`Seeding ${baseUrl ? 'PostgreSQL (gateway_bench)' : 'the embedded database'}…`);
   const { env, seeded, cleanup } = await prepareDatabase();
+  // The service runs as `npm start` runs it: the bundle of src/main.ts.
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
   const port = await freePort();
   const log = createWriteStream(join(root, 'bench/.data/service.log'));
-  const service = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/main.ts')], {
+  const service = spawn(process.execPath, [join(root, 'dist/main.mjs')], {
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', ADMIN_API_KEY: seeded.systemKey, METRICS: 'on' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,3 +1,5 @@
+import { redactSecrets } from './logger.js';
+
 /**
  * Coded errors shared by GraphQL and REST. Services throw these; each door renders them in its own
  * shape (`extensions.code` + `extensions.http.status`, or the REST envelope). Anything else that
@@ -37,7 +39,8 @@ export class AppError extends Error {
     message: string,
     readonly headers: Record<string, string> = {},
   ) {
-    super(message);
+    // Messages may quote what the caller sent; a secret pasted in the wrong place is not echoed.
+    super(redactSecrets(message));
     this.name = 'AppError';
     this.status = statusOf[code];
   }

@@ -217,3 +217,21 @@ describe('no secret reaches the log', () => {
     expectClean(traced.logs, seen, 'trace log');
   });
 });
+
+describe('error messages', () => {
+  it('do not echo a secret pasted where an identifier belongs', async () => {
+    const { createTestApp } = await import('./helpers.js');
+    const app = await createTestApp();
+    try {
+      const c = await app.customer();
+      const rest = await app.http('GET', `/customers/${c.key}`, { key: app.systemKey });
+      expect(rest.status).toBe(404);
+      expect(await rest.text()).not.toContain(c.key);
+      const gql = await app.gql(c.key, `mutation { revokeApiKey(keyId: "${c.key}") { keyId } }`);
+      expect(gql.status).toBe(404);
+      expect(JSON.stringify(gql)).not.toContain(c.key);
+    } finally {
+      await app.close();
+    }
+  });
+});

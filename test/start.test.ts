@@ -1,16 +1,19 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
- * `npm start`'s entry on the embedded database, as a user meets it: the first start prints a
- * system key, the README's first calls work with it, SIGTERM stops it with exit 0, and the data
+ * What `npm start` runs (the bundle `npm run build` makes of src/main.ts), on the embedded
+ * database, as a user meets it: the first start prints a system key, the README's first calls work with it, SIGTERM stops it with exit 0, and the data
  * is there after a restart.
  */
 const dataDir = mkdtempSync(join(tmpdir(), 'gateway-start-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+beforeAll(() => {
+  execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+});
 
 interface Started {
   child: ChildProcess;
@@ -22,7 +25,7 @@ function start(): Promise<Started> {
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info' };
   delete env.DATABASE_URL;
   delete env.ADMIN_API_KEY;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['dist/main.mjs'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
