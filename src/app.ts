@@ -44,7 +44,13 @@ export function createApp(services: Services, logger: Logger, input: AppInput): 
     // named "health" included); move it out of reach so /health and /ready are the REST router's.
     healthCheckEndpoint: `/.yoga-health-${randomUUID()}`,
     cors: options.CORS_ORIGINS.length
-      ? { origin: options.CORS_ORIGINS, credentials: false, allowedHeaders: ['authorization', 'content-type', 'x-request-id'] }
+      ? {
+          origin: options.CORS_ORIGINS,
+          credentials: false,
+          allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
+          // What a browser client may read besides the body.
+          exposedHeaders: ['x-request-id', 'x-modified-at', 'retry-after', 'link', 'location'],
+        }
       : false,
     logging: {
       debug: (...args) => logger.debug({ yoga: args.map(String).join(' ') }),
