@@ -232,7 +232,8 @@ const HISTORY = `
 | the key lookup and the customer-with-settings read go straight to the pool (Prisma Client's per-query work measured at 2.5k vs 8.1k reads/s on the same pool, 32 concurrent); key changes pushed by LISTEN/NOTIFY so keys stay cached a minute; asynchronous log writes | 477 | 2,220 | 1.01 / 1.00 | 247–358 |
 | \`npm start\` runs an esbuild bundle instead of tsx (idle RSS 209 MB instead of 303 MB) | 1,425 | 2,389 | 1.00 / 1.00 | 225–333 |
 
-The last row is a full run (10 s windows, quiet machine) on the same code as the table above.
+The last row is a full run (10 s windows, quiet machine) made right after that change; the
+table above is a later run of the same request path: the difference is run-to-run variance here.
 
 Tried and left out: graphql-jit (about 7% less CPU per GraphQL request in-process, not worth a
 second executor); named prepared statements for the two hot reads (no measurable change, and they
