@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from './helpers.js';
+import { dumpDatabase } from './db-dump.js';
 import { createRestClient } from './rest-client.js';
 
 /**
@@ -20,14 +21,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-async function snapshot() {
-  const db = t.database.prisma;
-  return JSON.stringify({
-    customers: await db.customer.findMany({ orderBy: { id: 'asc' }, omit: { lastActivity: true } }),
-    settings: await db.setting.findMany({ orderBy: { id: 'asc' } }),
-    keys: await db.apiKey.findMany({ orderBy: { id: 'asc' }, omit: { lastUsedAt: true } }),
-  });
-}
+const snapshot = async () => JSON.stringify(await dumpDatabase(t));
 
 const targets = () => [
   bob.uuid,
