@@ -80,16 +80,7 @@ export async function createTestApp(
   const app = createApp(services, logger, { CORS_ORIGINS: [], GRAPHQL_INTROSPECTION: true, METRICS: true });
   const system = await insertKey(database.prisma, { name: 'test-system', type: 'system' });
 
-  const http: TestApp['http'] = (method, path, opts = {}) => {
-    const headers: Record<string, string> = { ...opts.headers };
-    if (opts.key) headers.authorization = `Bearer ${opts.key}`;
-    let body: string | undefined;
-    if (opts.body !== undefined) {
-      body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
-      headers['content-type'] ??= 'application/json';
-    }
-    return Promise.resolve(app.fetch(`http://test${path}`, { method, headers, body }));
-  };
+  const http = httpClient(app);
 
   return {
     app,
@@ -120,5 +111,19 @@ export async function createTestApp(
       await services.activity.stop();
       await database.close();
     },
+  };
+}
+
+/** Calls an app in-process: a bearer key, a JSON body (a string is sent as is), extra headers. */
+export function httpClient(app: { fetch: App['fetch'] }): TestApp['http'] {
+  return (method, path, opts = {}) => {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.key) headers.authorization = `Bearer ${opts.key}`;
+    let body: string | undefined;
+    if (opts.body !== undefined) {
+      body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    return Promise.resolve(app.fetch(`http://test${path}`, { method, headers, body }));
   };
 }

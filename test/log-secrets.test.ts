@@ -4,7 +4,7 @@ import { createApp } from '../src/app.js';
 import { generateSecret, hashSecret } from '../src/auth/keys.js';
 import { createServices } from '../src/context.js';
 import { createLogger } from '../src/logger.js';
-import { createTestApp, type TestApp } from './helpers.js';
+import { createTestApp, httpClient, type TestApp } from './helpers.js';
 
 /**
  * Contract section 2: "Secrets never appear in logs". A whole scenario (keys issued and used
@@ -29,16 +29,7 @@ beforeAll(async () => {
   const app = createApp(services, createLogger('trace', sink), { CORS_ORIGINS: [], GRAPHQL_INTROSPECTION: true, METRICS: true });
   traced = {
     logs,
-    http: (method, path, opts = {}) => {
-      const headers: Record<string, string> = { ...opts.headers };
-      if (opts.key) headers.authorization = `Bearer ${opts.key}`;
-      let body: string | undefined;
-      if (opts.body !== undefined) {
-        body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
-        headers['content-type'] ??= 'application/json';
-      }
-      return Promise.resolve(app.fetch(`http://test${path}`, { method, headers, body }));
-    },
+    http: httpClient(app),
     close: () => services.activity.stop(),
   };
 });
