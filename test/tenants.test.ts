@@ -45,6 +45,25 @@ describe('every success is 200 with a body', () => {
   });
 });
 
+describe('setting values as strings', () => {
+  it('"7" sets concurrency-limit to the integer 7 through every door', async () => {
+    const c = await t.customer();
+    const doors: [string, () => Promise<unknown>][] = [
+      ['PUT settings/{name}', () => t.http('PUT', '/tenants/self/settings/concurrency-limit', { key: c.key, body: { value: '7' } })],
+      ['POST settings', () => t.http('POST', '/customers/self/settings', { key: c.key, body: { name: 'concurrency-limit', value: '7' } })],
+      ['PUT concurrency-limit', () => t.http('PUT', '/customers/self/concurrency-limit', { key: c.key, body: { limit: '7' } })],
+      ['GraphQL', () => t.gql(c.key, 'mutation { setCustomerSetting(name: "concurrency-limit", value: "7") { id } }')],
+    ];
+    for (const [door, write] of doors) {
+      await t.database.prisma.setting.deleteMany({ where: { customerId: c.id } });
+      await write();
+      const row = await t.database.prisma.setting.findFirst({ where: { customerId: c.id } });
+      expect(row?.value, door).toBe(7);
+      expect((await t.gql(c.key, '{ me { settings { concurrencyLimit } } }')).data.me.settings.concurrencyLimit, door).toBe(7);
+    }
+  });
+});
+
 describe('objects carry the platform\'s alternative names', () => {
   it('tenantId on keys and setting entries, updatedAt and id on setting entries; not in the customers dialect', async () => {
     const c = await t.customer();
