@@ -12,7 +12,7 @@
  *   npm run cli -- customer:delete <customer>
  */
 import { parseArgs } from 'node:util';
-import { insertKey } from './auth/api-keys.js';
+import { createApiKey, deleteApiKey, insertKey, updateApiKey } from './auth/api-keys.js';
 import { loadConfig } from './config.js';
 import { createServices, createRequestContext } from './context.js';
 import { createCustomer, deleteCustomer, resolveCustomer } from './customers/service.js';
@@ -48,7 +48,8 @@ const config = loadConfig();
 const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: 2 });
 const services = createServices(database, { authCacheTtlMs: 0, activityFlushMs: 60_000 });
 // The operator acts with the powers of a system key; the services apply the same rules as the API.
-const ctx = createRequestContext(services, { type: 'system', apiKeyId: 0, keyId: 'cli' });
+// Its changes are recorded as the CLI's (events name the actor kind `cli`).
+const ctx = createRequestContext(services, { type: 'system', apiKeyId: 0, keyId: 'cli' }, { actor: { keyId: null, kind: 'cli' } });
 const db = database.prisma;
 
 function json(text: string | undefined, flag: string): unknown {
@@ -89,7 +90,7 @@ try {
     }
     case 'key:create': {
       const customer = await resolveCustomer(ctx, need(arg, 'a customer'));
-      const key = await insertKey(db, { name: values.name ?? 'cli', type: 'customer', customerId: customer.id });
+      const key = await createApiKey(ctx, String(customer.id), { name: values.name ?? 'cli' });
       console.log(`keyId ${key.keyId} for customer ${customer.name}\nsecret (shown once): ${key.secret}`);
       break;
     }
@@ -108,10 +109,18 @@ try {
     case 'key:revoke':
     case 'key:suspend':
     case 'key:resume': {
-      const data =
-        command === 'key:revoke' ? { deletedAt: new Date() } : { active: command === 'key:resume', modifiedAt: new Date() };
-      const { count } = await db.apiKey.updateMany({ where: { keyId: need(arg, 'a keyId'), deletedAt: null }, data });
-      if (count === 0) throw new AppError('NOT_FOUND', `No live key has keyId ${arg}`);
+      const keyId = need(arg, 'a keyId');
+      const key = await db.apiKey.findFirst({ where: { keyId, deletedAt: null } });
+      if (!key) throw new AppError('NOT_FOUND', `No live key has keyId ${arg}`);
+      if (key.customerId === null) {
+        // A system key belongs to no customer, so its changes are nobody's events.
+        const data = command === 'key:revoke' ? { deletedAt: new Date() } : { active: command === 'key:resume', modifiedAt: new Date() };
+        await db.apiKey.update({ where: { id: key.id }, data });
+      } else if (command === 'key:revoke') {
+        await deleteApiKey(ctx, String(key.customerId), keyId);
+      } else {
+        await updateApiKey(ctx, String(key.customerId), keyId, { active: command === 'key:resume' });
+      }
       const done = { 'key:revoke': 'deleted', 'key:suspend': 'suspended', 'key:resume': 'resumed' }[command];
       console.log(`${done} ${arg}; running services see it within a second`);
       break;

@@ -23,6 +23,12 @@ const envSchema = z.object({
   // Per customer key: requests a second on average, and the burst allowed at once. 0 turns it off.
   RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(100_000).default(50),
   RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  // Events are kept this many days; pruning runs in the background every hour.
+  EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(90),
+  // Live event streams (REST SSE and GraphQL subscriptions) one key may hold open at once.
+  MAX_STREAMS_PER_KEY: z.coerce.number().int().min(1).max(10_000).default(20),
+  // How often an idle event stream sends a heartbeat comment, so proxies keep it open.
+  SSE_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
   METRICS: z
     .enum(['on', 'off', 'true', 'false', '1', '0'])

@@ -2,6 +2,8 @@ import { ActivityRecorder } from './activity.js';
 import { Authenticator } from './auth/authenticator.js';
 import type { Principal } from './auth/principal.js';
 import type { Database, Db, Sql } from './db/database.js';
+import { EventHub } from './events/hub.js';
+import type { Actor } from './events/record.js';
 import { createLoaders, type Loaders } from './loaders.js';
 import { RateLimiter } from './rate-limit.js';
 import { requestInfo } from './request-info.js';
@@ -19,7 +21,18 @@ export interface Services {
   statements(): number;
   /** Resolves when the database answers. */
   ping(): Promise<void>;
+  events: EventSettings & { hub: EventHub };
 }
+
+/** How events are kept and streamed (config.ts: EVENT_RETENTION_DAYS, MAX_STREAMS_PER_KEY, SSE_*). */
+export interface EventSettings {
+  retentionDays: number;
+  maxStreamsPerKey: number;
+  heartbeatMs: number;
+  bufferBytes: number;
+}
+
+export const defaultEventSettings: EventSettings = { retentionDays: 90, maxStreamsPerKey: 20, heartbeatMs: 15_000, bufferBytes: 1 << 20 };
 
 export function createServices(
   database: Database,
@@ -29,6 +42,7 @@ export function createServices(
     /** Requests a second per customer key, and the burst; 0 (the default here) turns limiting off. */
     rateLimit?: { perSecond: number; burst: number };
     onError?: (error: unknown) => void;
+    events?: Partial<EventSettings>;
   },
 ): Services {
   const authenticator = new Authenticator(database.sql, options.authCacheTtlMs);
@@ -37,8 +51,17 @@ export function createServices(
     up: () => authenticator.setListening(true),
     down: () => authenticator.setListening(false),
   });
+  // On PostgreSQL, events committed by any process arrive by NOTIFY on the same LISTEN connection as
+  // key changes; the embedded database serves one process, whose commits wake its streams directly.
+  const hub = new EventHub(Boolean(database.listen));
+  database.listen?.('gateway_events', {
+    notify: (payload) => hub.notified(payload),
+    up: () => hub.setFeed(true),
+    down: () => hub.setFeed(false),
+  });
   return {
     db: database.prisma,
+    events: { ...defaultEventSettings, ...options.events, hub },
     authenticator,
     activity: new ActivityRecorder(database.prisma, options.activityFlushMs, options.onError).start(),
     rateLimiter: new RateLimiter(options.rateLimit?.perSecond ?? 0, options.rateLimit?.burst ?? 0),
@@ -52,17 +75,36 @@ export function createServices(
 /** What one authenticated request carries into the services. */
 export interface RequestContext {
   db: Db;
+  sql: Sql;
   principal: Principal;
+  /** Who the events of this request's changes name. */
+  actor: Actor;
+  requestId?: string;
+  /** The request's Authorization header: long-lived streams re-check it as they go. */
+  authorization?: string | null;
   loaders: Loaders;
   authenticator: Authenticator;
+  /** This process's event streams, told of this request's commits; and how streams behave. */
+  eventHub?: EventHub;
+  events: Services['events'];
 }
 
-export function createRequestContext(services: Services, principal: Principal): RequestContext {
+export function createRequestContext(
+  services: Services,
+  principal: Principal,
+  extra: { requestId?: string; actor?: Actor; authorization?: string | null } = {},
+): RequestContext {
   return {
     db: services.db,
+    sql: services.sql,
     principal,
+    actor: extra.actor ?? { keyId: principal.keyId, kind: principal.type },
+    requestId: extra.requestId,
+    authorization: extra.authorization,
     loaders: createLoaders(services.db, services.sql),
     authenticator: services.authenticator,
+    eventHub: services.events.hub,
+    events: services.events,
   };
 }
 
@@ -71,9 +113,11 @@ export function createRequestContext(services: Services, principal: Principal): 
  * limit, note the activity, and build the request's context. Throws AppError (401, 403, 429).
  */
 export async function authenticateRequest(services: Services, request: Request): Promise<RequestContext> {
-  const principal = await services.authenticator.authenticate(request.headers.get('authorization'));
-  requestInfo(request).keyId = principal.keyId;
+  const authorization = request.headers.get('authorization');
+  const principal = await services.authenticator.authenticate(authorization);
+  const info = requestInfo(request);
+  info.keyId = principal.keyId;
   services.rateLimiter.take(principal);
   services.activity.record(principal);
-  return createRequestContext(services, principal);
+  return createRequestContext(services, principal, { requestId: info.requestId, authorization });
 }

@@ -60,6 +60,12 @@ export function createLoaders(db: Db, sql: Sql) {
       const rows = await sql<CustomerRow>(CUSTOMER_PAGE, [after, limit]);
       return rows.map((row) => ({ ...row, settings: row.settings.map(toSetting) }));
     },
+    /** Forget everything read so far: a long-lived request (a subscription) reads afresh after each change. */
+    clearAll() {
+      customer.clearAll();
+      settings.clearAll();
+      apiKeys.clearAll();
+    },
     /** After a write: later reads in the same request see the new state. */
     primeCustomer(row: Customer) {
       for (const key of [`id:${row.id}`, `uuid:${row.uuid}`, `name:${row.name}`]) customer.clear(key).prime(key, row);

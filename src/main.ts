@@ -4,6 +4,7 @@ import { bootstrapSystemKey } from './auth/api-keys.js';
 import { loadConfig } from './config.js';
 import { createServices } from './context.js';
 import { openDatabase } from './db/database.js';
+import { startPruning } from './events/retention.js';
 import { createLogger, describeError } from './logger.js';
 
 /** The only module with start-up side effects: configuration, database, listening, shutdown. */
@@ -35,7 +36,15 @@ const services = createServices(database, {
   activityFlushMs: config.ACTIVITY_FLUSH_MS,
   rateLimit: { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST },
   onError: (error) => logger.warn({ err: describeError(error) }, 'could not record activity'),
+  events: {
+    retentionDays: config.EVENT_RETENTION_DAYS,
+    maxStreamsPerKey: config.MAX_STREAMS_PER_KEY,
+    heartbeatMs: config.SSE_HEARTBEAT_MS,
+  },
 });
+const stopPruning = startPruning(database.sql, config.EVENT_RETENTION_DAYS, (error) =>
+  logger.warn({ err: describeError(error) }, 'could not prune events'),
+);
 const app = createApp(services, logger, config);
 let stopping = false;
 const server = createServer(app);
@@ -70,8 +79,11 @@ async function shutdown(signal: string) {
     logger.error('shutdown did not finish in 20 s; exiting');
     logger.flush(() => process.exit(1));
   }, 20_000).unref();
-  // Stop accepting; finish in-flight requests; then flush activity and close the database.
+  // Stop accepting; end the event streams (each with a last `event: end`; clients resume from their
+  // Last-Event-ID elsewhere); finish in-flight requests; then flush activity and close the database.
+  stopPruning();
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  services.events.hub.close();
   server.closeIdleConnections();
   for (const response of inFlight) if (!response.headersSent) response.setHeader('connection', 'close');
   const timer = setTimeout(() => server.closeAllConnections(), 10_000);

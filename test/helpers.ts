@@ -76,6 +76,8 @@ export async function createTestApp(
     authCacheTtlMs: options.authCacheTtlMs ?? 0,
     activityFlushMs: 60_000,
     rateLimit: options.rateLimit,
+    // A client cancelling a stream is noticed at its next write: a short heartbeat keeps tests quick.
+    events: { heartbeatMs: 500 },
   });
   const app = createApp(services, logger, { CORS_ORIGINS: [], GRAPHQL_INTROSPECTION: true, METRICS: true });
   const system = await insertKey(database.prisma, { name: 'test-system', type: 'system' });

@@ -3,7 +3,8 @@ import type { RequestContext } from '../context.js';
 import type { Db } from '../db/database.js';
 import type { ApiKey } from '../generated/prisma/client.js';
 import { conflict, notFound } from '../errors.js';
-import { resolveCustomer } from '../customers/service.js';
+import { resolveCustomer, writeCustomer } from '../customers/service.js';
+import { changesOf } from '../events/record.js';
 import { parseInput } from '../customers/validation.js';
 import { generateKeyId, generateSecret, hashSecret } from './keys.js';
 
@@ -37,7 +38,16 @@ export async function listApiKeys(ctx: RequestContext, identifier: string): Prom
 export async function createApiKey(ctx: RequestContext, identifier: string, input: unknown): Promise<CreatedApiKey> {
   const customer = await resolveCustomer(ctx, identifier);
   const { name } = parseInput(createApiKeyInput, input);
-  const created = await insertKey(ctx.db, { name, type: 'customer', customerId: customer.id });
+  const created = await writeCustomer(
+    ctx,
+    customer.id,
+    async (tx, _customer, emit) => {
+      const key = await insertKey(tx, { name, type: 'customer', customerId: customer.id });
+      emit({ customer, type: 'apikey.created', subject: key.keyId, changes: changesOf({}, key, ['keyId', 'name', 'type', 'active']) });
+      return key;
+    },
+    { touch: false },
+  );
   ctx.loaders.apiKeys.clear(customer.id);
   return created;
 }
@@ -68,10 +78,22 @@ export async function updateApiKey(ctx: RequestContext, identifier: string, ref:
   const data = parseInput(updateApiKeyInput, input);
   const key = await resolveApiKey(ctx, identifier, ref);
   if (data.name === undefined && data.active === undefined) return key;
-  const updated = await ctx.db.apiKey.update({
-    where: { id: key.id },
-    data: { ...(data.name !== undefined && { name: data.name }), ...(data.active !== undefined && { active: data.active }), modifiedAt: new Date() },
-  });
+  const customer = await resolveCustomer(ctx, identifier);
+  const updated = await writeCustomer(
+    ctx,
+    customer.id,
+    async (tx, _customer, emit) => {
+      const { count } = await tx.apiKey.updateMany({
+        where: { id: key.id, deletedAt: null },
+        data: { ...(data.name !== undefined && { name: data.name }), ...(data.active !== undefined && { active: data.active }), modifiedAt: new Date() },
+      });
+      if (count === 0) throw notFound(`The customer has no API key "${ref}"`);
+      const row = await tx.apiKey.findUniqueOrThrow({ where: { id: key.id } });
+      emit({ customer, type: 'apikey.updated', subject: key.keyId, changes: changesOf(key, row, ['name', 'active']) });
+      return row;
+    },
+    { touch: false },
+  );
   if (data.active !== undefined) ctx.authenticator.invalidateKey(key.id);
   ctx.loaders.apiKeys.clear(key.customerId!);
   return updated;
@@ -83,17 +105,30 @@ export async function updateApiKey(ctx: RequestContext, identifier: string, ref:
  */
 export async function deleteApiKey(ctx: RequestContext, identifier: string, ref: string): Promise<ApiKey> {
   const key = await resolveApiKey(ctx, identifier, ref);
-  // Only a live key is deleted: two concurrent deletes of one key answer one 404.
-  const { count } = await ctx.db.apiKey.updateMany({ where: { id: key.id, deletedAt: null }, data: { deletedAt: new Date() } });
-  ctx.authenticator.invalidateKey(key.id);
-  ctx.loaders.apiKeys.clear(key.customerId!);
-  if (count === 0) throw notFound(`The customer has no API key "${ref}"`);
+  const customer = await resolveCustomer(ctx, identifier);
+  try {
+    await writeCustomer(
+      ctx,
+      customer.id,
+      async (tx, _customer, emit) => {
+        // Only a live key is deleted: two concurrent deletes of one key answer one 404.
+        const deletedAt = new Date();
+        const { count } = await tx.apiKey.updateMany({ where: { id: key.id, deletedAt: null }, data: { deletedAt } });
+        if (count === 0) throw notFound(`The customer has no API key "${ref}"`);
+        emit({ customer, type: 'apikey.deleted', subject: key.keyId, changes: { deletedAt: { from: null, to: deletedAt } } });
+      },
+      { touch: false },
+    );
+  } finally {
+    ctx.authenticator.invalidateKey(key.id);
+    ctx.loaders.apiKeys.clear(key.customerId!);
+  }
   return key;
 }
 
 /** Inserts a key; `secret` is for the ADMIN_API_KEY bootstrap, otherwise a new one is made. */
 export async function insertKey(
-  db: Db,
+  db: Pick<Db, 'apiKey'>,
   data: { name: string; type: 'customer' | 'system'; customerId?: number; secret?: string },
 ): Promise<CreatedApiKey> {
   const secret = data.secret ?? generateSecret();

@@ -5,6 +5,7 @@ import type { Customer } from '../generated/prisma/client.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { AppError, badRequest, conflict, forbidden, notFound } from '../errors.js';
 import { MAX_ID, matchesRef, nameProblem, parseCustomerRef, refKey } from './identifiers.js';
+import { changesOf, transact, type Emit } from '../events/record.js';
 import { mergePatch } from './merge-patch.js';
 import { jsonObject, jsonProblem, billingPlanSchema, parseInput } from './validation.js';
 
@@ -128,14 +129,19 @@ export async function createCustomer(ctx: RequestContext, input: unknown): Promi
   requireSystem(ctx, 'create customers');
   const data = parseInput(createCustomerInput, input);
   try {
-    const row = await ctx.db.customer.create({
-      data: {
-        uuid: randomUUID(),
-        name: data.name,
-        profile: (data.profile ?? {}) as Prisma.InputJsonObject,
-        billingPlan: data.billingPlan === null ? Prisma.DbNull : (data.billingPlan as Prisma.InputJsonObject | undefined),
-        active: data.active ?? true,
-      },
+    const row = await transact(ctx, async (tx, emit) => {
+      const created = await tx.customer.create({
+        data: {
+          uuid: randomUUID(),
+          name: data.name,
+          profile: (data.profile ?? {}) as Prisma.InputJsonObject,
+          billingPlan: data.billingPlan === null ? Prisma.DbNull : (data.billingPlan as Prisma.InputJsonObject | undefined),
+          active: data.active ?? true,
+        },
+      });
+      const fields = ['name', 'profile', 'active', 'billingPlan'];
+      emit({ customer: created, type: 'customer.created', changes: changesOf({}, created, fields) });
+      return created;
     });
     ctx.loaders.primeCustomer(row);
     return row;
@@ -195,7 +201,7 @@ export async function updateCustomer(
     if (operatorOnly.length) throw forbidden(`Only a system key may change: ${operatorOnly.join(', ')}`);
   }
   if (mode === 'replace' && data.profile === null) throw badRequest('profile: must be a JSON object');
-  const row = await writeCustomer(ctx, customer.id, (tx, locked) => {
+  const row = await writeCustomer(ctx, customer.id, async (tx, locked, emit) => {
     let profile: Prisma.InputJsonObject | undefined;
     if (data.profile !== undefined) {
       // RFC 7396 on the customer: `"profile": null` removes the profile, which for us is the empty one.
@@ -205,7 +211,7 @@ export async function updateCustomer(
       const problem = jsonProblem(profile) ?? jsonObject.safeParse(profile).error?.issues[0]?.message;
       if (problem) throw badRequest(`profile: after the merge, the profile ${problem}`);
     }
-    return tx.customer.update({
+    const updated = await tx.customer.update({
       where: { id: customer.id },
       data: {
         ...(profile !== undefined && { profile }),
@@ -215,6 +221,9 @@ export async function updateCustomer(
         }),
       },
     });
+    // A write that changes nothing leaves no event (transact drops an empty customer.updated).
+    emit({ customer, type: 'customer.updated', changes: changesOf(locked, updated, ['profile', 'active', 'billingPlan']) });
+    return updated;
   });
   ctx.loaders.primeCustomer(row);
   if (data.active !== undefined) ctx.authenticator.invalidate(customer.id);
@@ -240,21 +249,16 @@ export async function deleteCustomer(ctx: RequestContext, identifier: string): P
   requireSystem(ctx, 'delete customers');
   const customer = await resolveCustomer(ctx, identifier);
   const before = { ...customer };
-  const deleted = await writeCustomer(ctx, customer.id, (tx, locked) =>
-    tx.customer.update({ where: { id: customer.id }, data: { deletedAt: locked.modifiedAt } }),
-  );
+  const deleted = await writeCustomer(ctx, customer.id, async (tx, locked, emit) => {
+    const row = await tx.customer.update({ where: { id: customer.id }, data: { deletedAt: locked.modifiedAt } });
+    emit({ customer, type: 'customer.deleted', changes: { deletedAt: { from: null, to: row.deletedAt } } });
+    return row;
+  });
   ctx.authenticator.invalidate(customer.id);
   for (const key of [`id:${customer.id}`, `uuid:${customer.uuid}`, `name:${customer.name}`]) ctx.loaders.customer.clear(key).prime(key, null);
   ctx.loaders.apiKeys.clear(customer.id);
   return { before, deleted };
 }
-
-/**
- * Options of every transaction that writes to a customer: Prisma's defaults (2 s to get a
- * connection, 5 s in all) are short for a write that queues behind others on a busy pool. Getting
- * a connection is bounded by the pool's own timeout (5 s, db/database.ts), then 503 UNAVAILABLE.
- */
-const WRITE_TRANSACTION = { maxWait: 5_000, timeout: 15_000 };
 
 /** Per database client, the tail of each customer's queue of writes in this process. */
 const writeQueues = new WeakMap<object, Map<number, Promise<unknown>>>();
@@ -269,11 +273,13 @@ const writeQueues = new WeakMap<object, Map<number, Promise<unknown>>>();
 export function writeCustomer<T>(
   ctx: RequestContext,
   customerId: number,
-  write: (tx: Prisma.TransactionClient, customer: Customer) => Promise<T>,
+  write: (tx: Prisma.TransactionClient, customer: Customer, emit: Emit) => Promise<T>,
+  options: { touch: boolean } = { touch: true },
 ): Promise<T> {
   let queues = writeQueues.get(ctx.db);
   if (!queues) writeQueues.set(ctx.db, (queues = new Map()));
-  const run = () => ctx.db.$transaction(async (tx) => write(tx, await touchCustomer(tx, customerId)), WRITE_TRANSACTION);
+  const run = () =>
+    transact(ctx, async (tx, emit) => write(tx, await (options.touch ? touchCustomer : lockCustomer)(tx, customerId), emit));
   const result = (queues.get(customerId) ?? Promise.resolve()).then(run, run);
   const tail = result.catch(() => {});
   queues.set(customerId, tail);
@@ -295,6 +301,16 @@ export async function touchCustomer(tx: Prisma.TransactionClient, customerId: nu
     WHERE id = ${customerId} AND deleted_at IS NULL
     RETURNING id, uuid::text AS uuid, name, active, profile, billing_plan AS "billingPlan", created_at AS "createdAt",
       modified_at AS "modifiedAt", last_activity AS "lastActivity", deleted_at AS "deletedAt"`;
+  if (rows.length === 0) throw notFound('The customer no longer exists');
+  return rows[0]!;
+}
+
+/** Locks the customer's row for the rest of the transaction without moving `modifiedAt` (key changes). */
+async function lockCustomer(tx: Prisma.TransactionClient, customerId: number): Promise<Customer> {
+  const rows = await tx.$queryRaw<Customer[]>`
+    SELECT id, uuid::text AS uuid, name, active, profile, billing_plan AS "billingPlan", created_at AS "createdAt",
+      modified_at AS "modifiedAt", last_activity AS "lastActivity", deleted_at AS "deletedAt"
+    FROM customers WHERE id = ${customerId} AND deleted_at IS NULL FOR UPDATE`;
   if (rows.length === 0) throw notFound('The customer no longer exists');
   return rows[0]!;
 }

@@ -65,13 +65,15 @@ export async function setSetting(
 ): Promise<{ setting: Setting; customer: Customer }> {
   const customer = await resolveCustomer(ctx, identifier);
   const valid = validateSetting(name, value);
-  const written = await writeCustomer(ctx, customer.id, async (tx, row) => {
+  const written = await writeCustomer(ctx, customer.id, async (tx, row, emit) => {
     const at = row.modifiedAt;
+    const before = await tx.setting.findUnique({ where: { customerId_name: { customerId: customer.id, name: valid.name } } });
     const setting = await tx.setting.upsert({
       where: { customerId_name: { customerId: customer.id, name: valid.name } },
       create: { customerId: customer.id, name: valid.name, value: valid.value, createdAt: at, modifiedAt: at },
       update: { value: valid.value, modifiedAt: at },
     });
+    emit({ customer, type: 'setting.set', subject: valid.name, changes: { [valid.name]: { from: before?.value ?? null, to: setting.value } } });
     return { setting, customer: row };
   });
   forget(ctx, customer);
@@ -91,12 +93,13 @@ export async function removeSetting(
   const customer = await resolveCustomer(ctx, identifier);
   // A name no setting can have (NUL, which PostgreSQL refuses as text) is not looked up.
   if (textProblem(name)) throw notFound(missing);
-  const written = await writeCustomer(ctx, customer.id, async (tx, touched) => {
+  const written = await writeCustomer(ctx, customer.id, async (tx, touched, emit) => {
     // Read under the customer's row lock (writeCustomer), so the setting cannot change meanwhile.
     const removed = await tx.setting.findUnique({ where: { customerId_name: { customerId: customer.id, name } } });
     // Throwing rolls back the modifiedAt change made by writeCustomer.
     if (!removed) throw notFound(missing);
     await tx.setting.delete({ where: { id: removed.id } });
+    emit({ customer, type: 'setting.removed', subject: name, changes: { [name]: { from: removed.value, to: null } } });
     return { removed, customer: touched };
   });
   forget(ctx, customer);

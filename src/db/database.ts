@@ -73,12 +73,18 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     for (const listener of listeners) listener(text);
   };
   prisma.$on('query', (event) => sent(event.query));
-  const subscriptions: Listener[] = [];
+  // One LISTEN connection for every channel, made on the first `listen`.
+  let listener: Listener | undefined;
   const url = options.url;
   return {
     prisma,
     pool,
-    listen: url ? (channel, handlers) => void subscriptions.push(new Listener(url, channel, handlers).start()) : undefined,
+    listen: url
+      ? (channel, handlers) => {
+          if (listener) listener.add(channel, handlers);
+          else listener = new Listener(url).add(channel, handlers).start();
+        }
+      : undefined,
     kind: embedded ? 'embedded' : 'postgres',
     statements: () => statements,
     async sql<Row extends pg.QueryResultRow>(text: string, values: unknown[]) {
@@ -90,7 +96,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       await pool.query('SELECT 1');
     },
     async close() {
-      await Promise.all(subscriptions.map((s) => s.stop()));
+      await listener?.stop();
       await prisma.$disconnect().catch(() => {});
       await pool.end().catch(() => {});
       await embedded?.stop();

@@ -39,6 +39,7 @@ builder.addScalarType('UUID', UUIDResolver);
 
 builder.queryType({});
 builder.mutationType({});
+builder.subscriptionType({});
 
 /** The argument that names a customer in mutations: "self", a UUID, an id or a name. */
 export const customerArgs = builder.args((t) => ({

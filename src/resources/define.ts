@@ -23,6 +23,8 @@ const jsonObjectJson = () => z.record(z.string(), jsonValue);
 /** What a field holds: its REST schema, how REST renders it, and the GraphQL scalar that carries it. */
 const KINDS = {
   int: { json: () => z.int(), graphql: 'Int', render: (v: unknown) => v },
+  /** A 64-bit sequence number: a JSON number in REST, an ID (a string) in GraphQL, whose Int is 32-bit. */
+  serial: { json: () => z.int().min(1), graphql: 'ID', render: (v: unknown) => v },
   string: { json: () => z.string(), graphql: 'String', render: (v: unknown) => v },
   boolean: { json: () => z.boolean(), graphql: 'Boolean', render: (v: unknown) => v },
   uuid: { json: () => z.uuid(), graphql: 'UUID', render: (v: unknown) => v },

@@ -14,6 +14,8 @@ export class Reply {
       text?: string;
       /** JSON text sent as it is produced (a long list), so the whole never sits in memory. */
       stream?: AsyncIterable<string>;
+      /** A body of its own (a Server-Sent Events stream), sent as it is read. */
+      body?: ReadableStream<Uint8Array>;
     },
   ) {}
 }

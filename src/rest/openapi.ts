@@ -22,6 +22,8 @@ const ERRORS: Partial<Record<number, string>> = {
   403: "FORBIDDEN: the key may not do this, or names another customer than its own, or its customer is inactive",
   404: 'NOT_FOUND',
   409: 'CONFLICT: the name is taken, or a key name is shared by several keys',
+  410: 'GONE: the resume point is older than the events kept (EVENT_RETENTION_DAYS)',
+  429: 'RATE_LIMITED: too many requests, or too many open streams, for this key (see Retry-After)',
   415: 'UNSUPPORTED_MEDIA_TYPE: the body is not sent as application/json (or, for PATCH, application/merge-patch+json)',
   500: 'INTERNAL: an unexpected error (logged; never detailed here)',
   503: 'UNAVAILABLE: the database does not answer',
@@ -110,6 +112,16 @@ function operation(route: Route, maxBodyBytes: number) {
     success.content = { [route.media.type]: { schema: { type: route.media.type.startsWith('text/') ? 'string' : 'object' } } };
   }
   if (route.media) success.description = route.media.description;
+  for (const alternate of route.alternates ?? []) {
+    (success.content as Record<string, unknown>)[alternate.type] = { schema: { type: 'string', description: alternate.description } };
+    parameters.push({
+      name: 'Last-Event-ID',
+      in: 'header',
+      required: false,
+      description: 'The id of the last event received: the stream (or page) resumes after it. Wins over `after`.',
+      schema: { type: 'string', pattern: '^[0-9]{1,15}$' },
+    });
+  }
   if ((route.path === '/customers' || route.path === '/tenants') && route.method === 'GET') {
     success.headers = {
       Link: { description: 'The next page, as `<...>; rel="next"`; absent on the last page.', schema: { type: 'string' } },

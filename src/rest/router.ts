@@ -76,7 +76,10 @@ function toResponse(ResponseClass: typeof Response, reply: Reply, head: boolean)
   const { status = 200, json, text, stream } = reply.init;
   const headers: Record<string, string> = { ...reply.init.headers };
   let body: string | ReadableStream<Uint8Array> | null = null;
-  if (stream) {
+  if (reply.init.body) {
+    if (head) void reply.init.body.cancel();
+    else body = reply.init.body;
+  } else if (stream) {
     headers['content-type'] ??= JSON_TYPE;
     if (head) {
       void stream[Symbol.asyncIterator]().return?.();

@@ -34,6 +34,8 @@ import {
 import { unavailable } from '../errors.js';
 import { apiKeyResource } from '../resources/api-key.js';
 import { customerResource, type CustomerView } from '../resources/customer.js';
+import { eventResource } from '../resources/event.js';
+import { eventsQuery, listEvents, openEventStream, resumePoint } from '../events/service.js';
 import { DIALECTS, type Dialect } from '../resources/define.js';
 import { settingResource } from '../resources/setting.js';
 import type { ApiKey, CreatedApiKey } from '../auth/api-keys.js';
@@ -42,6 +44,7 @@ import type { Metrics } from './metrics.js';
 import {
   concurrencyLimitBody,
   concurrencyLimitJson,
+  eventListJson,
   dialectBody,
   dialectJson,
   listCustomersQuery,
@@ -77,6 +80,8 @@ interface RouteInfo {
   dialect?: Dialect;
   /** Media types the body may be sent as besides `application/json`. */
   bodyTypes?: string[];
+  /** Other media types the success may be answered in, chosen by `Accept` (an event stream). */
+  alternates?: { type: string; description: string }[];
 }
 
 export const TAGS = {
@@ -88,6 +93,9 @@ export const TAGS = {
     'The same resources in the platform\'s older *tenants* dialect, which its published clients speak: every success is 200 ' +
     'with a body (a create answers the object, a delete the object as it was), unknown body members are ignored, and ' +
     'objects carry `tenantId` / `updatedAt`.',
+  Events:
+    'Every change to a customer, its profile, its settings or its keys, oldest first; as a page of JSON, or live as ' +
+    'Server-Sent Events with `Accept: text/event-stream` (resume with `Last-Event-ID`).',
   Service: 'Health, readiness, metrics and this document.',
 } as const;
 export type Tag = keyof typeof TAGS;
@@ -155,7 +163,7 @@ const modifiedAt = (customer: Customer) => ({ 'x-modified-at': customer.modified
  * (the router did), call a service, and render through the resource descriptions.
  */
 export function createRoutes({ services, metrics, openApi }: RouteDeps): Route[] {
-  const routes: Route[] = [...DIALECTS.flatMap(customerRoutes), ...serviceRoutes(services, openApi)];
+  const routes: Route[] = [...DIALECTS.flatMap(customerRoutes), eventRoute('all'), ...serviceRoutes(services, openApi)];
   if (metrics) routes.push(metricsRoute(metrics));
   return routes;
 }
@@ -427,6 +435,8 @@ function customerRoutes(dialect: Dialect): Route[] {
     }),
   ];
 
+  routes.push(eventRoute({ prefix, dialect, tag: tag('Events'), operationId: operationId('listCustomerEvents') }));
+
   // ---- API keys: the same resource under /apikeys and /keys ----
   for (const segment of ['apikeys', 'keys'] as const) {
     const keys = `${prefix}/{customer}/${segment}`;
@@ -520,6 +530,55 @@ function customerRoutes(dialect: Dialect): Route[] {
     );
   }
   return routes;
+}
+
+const SSE = 'text/event-stream';
+
+/**
+ * A resource's events: one customer's (`{prefix}/{customer}/events`, owner or system) or everyone's
+ * (`/events`, system). JSON pages by default; a live Server-Sent Events stream when the client
+ * accepts `text/event-stream`.
+ */
+function eventRoute(where: 'all' | { prefix: string; dialect: Dialect; tag: Tag; operationId: string }): Route {
+  const all = where === 'all';
+  const path = all ? '/events' : `${where.prefix}/{customer}/events`;
+  return keyRoute({
+    method: 'GET',
+    path,
+    operationId: all ? 'listEvents' : where.operationId,
+    tag: all ? 'Events' : where.tag,
+    summary: all ? "Every customer's events" : "The customer's events",
+    description:
+      'Oldest first, `limit` after the event whose id is `after`; when the page is full, `Link` holds the next one. ' +
+      'With `Accept: text/event-stream` the same events come as a live Server-Sent Events stream (`id:` the event id, ' +
+      '`event:` its type, `data:` the event), followed by each new one within a second of its commit, with a ' +
+      'heartbeat comment every 15 s; reconnecting with `Last-Event-ID` (or `after`) resumes with nothing lost or ' +
+      'repeated. A client that stops reading is disconnected (`event: error`) once 1 MiB waits for it. A key may hold ' +
+      'MAX_STREAMS_PER_KEY streams (429 beyond). A resume point older than the retention keeps is 410.',
+    ...(!all && { dialect: where.dialect }),
+    who: all ? 'system' : 'owner or system',
+    query: eventsQuery,
+    status: 200,
+    response: eventListJson,
+    alternates: [{ type: SSE, description: 'The live stream (Server-Sent Events).' }],
+    errors: [410, 429],
+    async handle({ ctx, params, query, request }) {
+      const scope = all ? 'all' : { customer: params.customer! };
+      const after = resumePoint(request.headers.get('last-event-id'), query.after);
+      if (request.headers.get('accept')?.includes(SSE)) {
+        const body = await openEventStream(ctx, scope, after);
+        return new Reply({
+          body,
+          // No proxy may buffer or transform it (X-Accel-Buffering: nginx).
+          headers: { 'content-type': SSE, 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' },
+        });
+      }
+      const events = await listEvents(ctx, scope, { after, limit: query.limit });
+      const headers: Record<string, string> = {};
+      if (events.length === query.limit) headers.link = `<${path.replace('{customer}', encodeURIComponent(params.customer ?? ''))}?after=${events.at(-1)!.id}&limit=${query.limit}>; rel="next"`;
+      return new Reply({ json: events.map((e) => eventResource.render(e, 'customers')), headers });
+    },
+  });
 }
 
 /**

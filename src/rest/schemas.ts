@@ -4,6 +4,7 @@ import { SECRET_PATTERN } from '../auth/keys.js';
 import { statusOf } from '../errors.js';
 import { apiKeyResource } from '../resources/api-key.js';
 import { customerResource } from '../resources/customer.js';
+import { eventResource } from '../resources/event.js';
 import type { Dialect } from '../resources/define.js';
 import { settingResource } from '../resources/setting.js';
 import { createCustomerInput, customerPageInput, updateCustomerInput } from '../customers/service.js';
@@ -153,6 +154,12 @@ export const apiKeyListJson = z.array(apiKeyJson).register(components, { id: 'Ap
 export const tenantApiKeyListJson = z.array(tenantApiKeyJson).register(components, { id: 'TenantApiKeyList' });
 export const createdApiKeyJson = apiKeyJson.extend({ secret }).register(components, { id: 'CreatedApiKey' });
 export const tenantCreatedApiKeyJson = tenantApiKeyJson.extend({ secret }).register(components, { id: 'TenantCreatedApiKey' });
+
+export const eventJson = eventResource.json('customers').register(components, { id: 'Event' });
+export const eventListJson = z
+  .array(eventJson)
+  .meta({ description: 'Events in id order (oldest first).' })
+  .register(components, { id: 'EventList' });
 
 export const statusJson = z.object({ status: z.literal(true) }).register(components, { id: 'Status' });
 

@@ -1,0 +1,84 @@
+import type { Prisma } from '../generated/prisma/client.js';
+import type { RequestContext } from '../context.js';
+
+/** The kinds of change (contract 4c). */
+export type EventType =
+  | 'customer.created'
+  | 'customer.updated'
+  | 'customer.deleted'
+  | 'setting.set'
+  | 'setting.removed'
+  | 'apikey.created'
+  | 'apikey.updated'
+  | 'apikey.deleted';
+
+/** `{ field: { from, to } }` for each field the change moved. */
+export type Changes = Record<string, { from: unknown; to: unknown }>;
+
+/** Who made a change: a key (its public keyId and kind) or the operator's command-line tool. */
+export interface Actor {
+  keyId: string | null;
+  kind: 'customer' | 'system' | 'cli';
+}
+
+/** An event as a write describes it; the transaction adds the id, time, actor and request id. */
+export interface EventDraft {
+  customer: { id: number; uuid: string };
+  type: EventType;
+  /** The setting name or the key's keyId the event is about. */
+  subject?: string;
+  changes: Changes;
+}
+
+export type Emit = (event: EventDraft) => void;
+
+/** A lock key of this service's own: event inserts take it so that ids commit in order. */
+const EVENT_ORDER_LOCK = 72_707_360;
+
+/** Prisma's default (5 s) is short for a write that queues behind others on a busy pool. */
+const WRITE_TRANSACTION = { maxWait: 5_000, timeout: 15_000 };
+
+/**
+ * The one place changes are recorded: every write runs in a transaction opened here, and the events
+ * it emits are inserted in that same transaction, just before it commits, so there is no change
+ * without its event and no event without its change (a refused or rolled-back write leaves none).
+ * The inserts hold a transaction-scoped advisory lock until commit, so event ids become visible in
+ * the order they were given and a reader that resumes after id n misses nothing. After the commit,
+ * this process's streams are told at once (other processes hear the NOTIFY the insert sends).
+ */
+export async function transact<T>(ctx: RequestContext, work: (tx: Prisma.TransactionClient, emit: Emit) => Promise<T>): Promise<T> {
+  const drafts: EventDraft[] = [];
+  const result = await ctx.db.$transaction(async (tx) => {
+    const value = await work(tx, (event) => void drafts.push(event));
+    const real = drafts.filter((d) => Object.keys(d.changes).length > 0 || d.type !== 'customer.updated');
+    if (real.length > 0) {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${EVENT_ORDER_LOCK})`;
+      await tx.event.createMany({
+        data: real.map((d) => ({
+          customerId: d.customer.id,
+          customerUuid: d.customer.uuid,
+          type: d.type,
+          subject: d.subject ?? null,
+          actorKeyId: ctx.actor.keyId,
+          actorKind: ctx.actor.kind,
+          requestId: ctx.requestId?.slice(0, 128) ?? null,
+          changes: d.changes as Prisma.InputJsonObject,
+        })),
+      });
+    }
+    return value;
+  }, WRITE_TRANSACTION);
+  if (drafts.length > 0) ctx.eventHub?.committed(new Set(drafts.map((d) => d.customer.id)));
+  return result;
+}
+
+/** The fields of `to` that differ from `from` (compared as JSON), as from/to pairs. */
+export function changesOf(from: Record<string, unknown>, to: Record<string, unknown>, fields: string[]): Changes {
+  const changes: Changes = {};
+  for (const field of fields) {
+    const before = from[field] ?? null;
+    const after = to[field] ?? null;
+    if (JSON.stringify(before) !== JSON.stringify(after)) changes[field] = { from: before, to: after };
+  }
+  return changes;
+}

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import type { RequestContext } from '../context.js';
+import { requireSystem, resolveCustomer } from '../customers/service.js';
+import { parseInput } from '../customers/validation.js';
+import { badRequest } from '../errors.js';
+import { eventResource } from '../resources/event.js';
+import { checkResumePoint, readEvents, type EventRow } from './read.js';
+import { eventIterator, sseStream } from './stream.js';
+
+/** `?after=&limit=`: events after an id (0, the default: from the oldest kept), oldest first. */
+export const eventsQuery = z.strictObject({
+  after: z.int().min(0).max(Number.MAX_SAFE_INTEGER).optional().meta({ description: 'The last event id already seen; 0 or absent: from the oldest kept.' }),
+  limit: z.int().min(1).max(500).default(100).meta({ description: 'How many events a page holds (1 to 500).' }),
+});
+
+/** Whose events: one customer's (its owner or a system key), or everyone's (system keys only). */
+export type EventScope = { customer: string } | 'all';
+
+/**
+ * Where a stream or page starts: `Last-Event-ID` (what EventSource sends when it reconnects) wins
+ * over `after`. A value that is not an event id is a 400.
+ */
+export function resumePoint(lastEventId: string | null | undefined, after: number | undefined): number {
+  if (lastEventId === null || lastEventId === undefined || lastEventId === '') return after ?? 0;
+  if (!/^[0-9]{1,15}$/.test(lastEventId)) throw badRequest('Last-Event-ID must be an event id (a decimal integer)');
+  return Number(lastEventId);
+}
+
+async function customerIdOf(ctx: RequestContext, scope: EventScope): Promise<number | undefined> {
+  if (scope === 'all') {
+    requireSystem(ctx, 'read every customer\'s events');
+    return undefined;
+  }
+  return (await resolveCustomer(ctx, scope.customer)).id;
+}
+
+/** A page of events after `after`, oldest first. */
+export async function listEvents(ctx: RequestContext, scope: EventScope, input: z.input<typeof eventsQuery>): Promise<EventRow[]> {
+  const { after = 0, limit } = parseInput(eventsQuery, input);
+  const customerId = await customerIdOf(ctx, scope);
+  await checkResumePoint(ctx.sql, after, ctx.events.retentionDays);
+  return readEvents(ctx.sql, { customerId, after, limit });
+}
+
+/**
+ * Everything a live stream needs, checked before it starts (so a refusal is still an ordinary error
+ * answer): who may read, the resume point, and one of the key's stream slots (429 past
+ * MAX_STREAMS_PER_KEY). While it runs, the stream re-checks the caller's key on every wake, so a key
+ * suspended or deleted (or a customer deleted) ends its streams too.
+ */
+async function prepareStream(ctx: RequestContext, scope: EventScope, after: number) {
+  const customerId = await customerIdOf(ctx, scope);
+  await checkResumePoint(ctx.sql, after, ctx.events.retentionDays);
+  const hub = ctx.eventHub!;
+  const slot = hub.open(ctx.principal.apiKeyId, ctx.events.maxStreamsPerKey);
+  const read = async (from: number, limit: number) => {
+    await ctx.authenticator.authenticate(ctx.authorization);
+    return readEvents(ctx.sql, { customerId, after: from, limit });
+  };
+  return { hub, slot, customerId, read, after };
+}
+
+/** The events as a Server-Sent Events stream (REST). */
+export async function openEventStream(
+  ctx: RequestContext,
+  scope: EventScope,
+  after: number,
+  onClose?: (reason: string) => void,
+): Promise<ReadableStream<Uint8Array>> {
+  const prepared = await prepareStream(ctx, scope, after);
+  return sseStream({
+    ...prepared,
+    heartbeatMs: ctx.events.heartbeatMs,
+    bufferBytes: ctx.events.bufferBytes,
+    render: (event) => eventResource.render(event, 'customers'),
+    onClose,
+  });
+}
+
+/** The events as an async iterator (GraphQL subscriptions). */
+export async function subscribeEvents(ctx: RequestContext, scope: EventScope, after: number) {
+  return eventIterator(await prepareStream(ctx, scope, after));
+}

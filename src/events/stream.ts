@@ -1,0 +1,170 @@
+import { AppError } from '../errors.js';
+import type { EventHub, StreamSlot } from './hub.js';
+import type { EventRow } from './read.js';
+
+/** How one stream reads: its customer's events (or everyone's) after an id. */
+export type ReadAfter = (after: number, limit: number) => Promise<EventRow[]>;
+
+export interface StreamOptions {
+  hub: EventHub;
+  /** The customer whose events this stream carries; undefined: everyone's (the operator's). */
+  customerId?: number;
+  read: ReadAfter;
+  /** The last event id the client has (0: from the oldest kept). */
+  after: number;
+  /** The stream's slot (EventHub.open): given back when it ends; the hub closes it at shutdown. */
+  slot: StreamSlot;
+  heartbeatMs: number;
+  /** How much unread text a stream may hold for a client before it is disconnected. */
+  bufferBytes: number;
+  render: (event: EventRow) => unknown;
+  onClose?: (reason: string) => void;
+}
+
+const PAGE = 100;
+const encoder = new TextEncoder();
+
+/**
+ * A Server-Sent Events stream of events: `id:` is the event id, `event:` its type, `data:` the
+ * event as JSON; a comment every `heartbeatMs` keeps proxies from closing an idle stream. It starts
+ * with the events after `after` (a page at a time, as the client reads) and then follows new ones:
+ * each wake reads the log after the last id sent, so the order is the log's and nothing is sent
+ * twice or skipped. A client that stops reading is disconnected once `bufferBytes` of text wait for
+ * it, with an `event: error` saying why, so it never holds this process's memory; it resumes from
+ * its Last-Event-ID when it reconnects.
+ */
+export function sseStream(options: StreamOptions): ReadableStream<Uint8Array> {
+  let last = options.after;
+  let dirty = true;
+  let busy = false;
+  let done = false;
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let unsubscribe = () => {};
+  let heartbeat: NodeJS.Timeout | undefined;
+
+  const finish = (reason: string, error?: unknown) => {
+    if (done) return;
+    done = true;
+    clearInterval(heartbeat);
+    unsubscribe();
+    options.slot.release();
+    options.onClose?.(reason);
+    try {
+      if (error) controller.error(error);
+      else {
+        controller.enqueue(encoder.encode(`event: end\ndata: ${JSON.stringify({ reason })}\n\n`));
+        controller.close();
+      }
+    } catch {
+      // Already closed by the client.
+    }
+  };
+
+  const send = (text: string) => controller.enqueue(encoder.encode(text));
+
+  const pump = async () => {
+    if (busy || done) return;
+    busy = true;
+    try {
+      while (dirty && !done) {
+        dirty = false;
+        for (;;) {
+          const page = await options.read(last, PAGE);
+          if (done) return;
+          for (const event of page) {
+            send(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(options.render(event))}\n\n`);
+            last = event.id;
+          }
+          if ((controller.desiredSize ?? 0) < -options.bufferBytes) {
+            // The client has stopped reading: say so (it may never read it) and let go of the stream.
+            send(`event: error\ndata: ${JSON.stringify({ reason: 'The client is not reading; reconnect with Last-Event-ID to resume' })}\n\n`);
+            return finish('slow consumer', new Error('slow consumer'));
+          }
+          if (page.length < PAGE) break;
+          // More is waiting: go on when the client has taken what it has (pull).
+          if ((controller.desiredSize ?? 0) <= 0) {
+            dirty = true;
+            return;
+          }
+        }
+      }
+    } catch (error) {
+      // The caller's key was suspended or deleted, or its customer deactivated or deleted: say so
+      // and end. Otherwise the log could not be read (the database is away): cut the stream; the
+      // client resumes later from its Last-Event-ID.
+      if (error instanceof AppError && (error.status === 401 || error.status === 403)) finish(error.message);
+      else finish('the event log could not be read', error);
+    } finally {
+      busy = false;
+    }
+  };
+
+  const wake = () => {
+    dirty = true;
+    void pump();
+  };
+
+  return new ReadableStream<Uint8Array>(
+    {
+      start(c) {
+        controller = c;
+        unsubscribe = options.hub.subscribe(options.customerId, wake);
+        options.slot.onClose((reason) => finish(reason));
+        heartbeat = setInterval(() => {
+          if (!done) send(': heartbeat\n\n');
+        }, options.heartbeatMs);
+        heartbeat.unref();
+        // Tells EventSource how soon to reconnect, and starts the stream with a byte (proxies flush).
+        send('retry: 1000\n\n');
+      },
+      pull() {
+        if (dirty) return pump();
+      },
+      cancel() {
+        finish('client closed');
+      },
+    },
+    new ByteLengthQueuingStrategy({ highWaterMark: 16 * 1024 }),
+  );
+}
+
+/**
+ * The same stream as an async iterator of events, for GraphQL subscriptions: each `next()` reads
+ * the log after the last event given (waiting for a wake when there is none), so nothing is held
+ * for a subscriber that is not reading.
+ */
+export async function* eventIterator(options: Omit<StreamOptions, 'heartbeatMs' | 'bufferBytes' | 'render'>): AsyncGenerator<EventRow> {
+  let last = options.after;
+  let signal: (() => void) | undefined;
+  let woken = true;
+  let closedReason: string | undefined;
+  const unsubscribe = options.hub.subscribe(options.customerId, () => {
+    woken = true;
+    signal?.();
+  });
+  options.slot.onClose((reason) => {
+    closedReason = reason;
+    signal?.();
+  });
+  try {
+    for (;;) {
+      if (closedReason) return;
+      if (!woken) await new Promise<void>((resolve) => (signal = resolve));
+      signal = undefined;
+      if (closedReason) return;
+      woken = false;
+      for (;;) {
+        const page = await options.read(last, PAGE);
+        for (const event of page) {
+          last = event.id;
+          yield event;
+        }
+        if (page.length < PAGE) break;
+      }
+    }
+  } finally {
+    unsubscribe();
+    options.slot.release();
+    options.onClose?.(closedReason ?? 'client closed');
+  }
+}
