@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sseReader } from './sse.js';
 
 /**
  * What `npm start` runs (the bundle `npm run build` makes of src/main.ts), on the embedded
@@ -81,13 +82,38 @@ describe('npm start on the embedded database', () => {
     expect(health.status).toBe(200);
     // The request log never carries a secret.
     expect(first.output()).not.toContain(customerKey);
-    expect(await stop(first.child)).toBe(0);
+
+    // SIGTERM with event streams open: each ends cleanly with its reason, and the write acknowledged
+    // just before is kept (read after the restart below).
+    const streams = await Promise.all(
+      [0, 1].map(async () => {
+        const res = await fetch(`http://127.0.0.1:${first.port}/customers/self/events`, {
+          headers: { authorization: `Bearer ${customerKey}`, accept: 'text/event-stream' },
+        });
+        expect(res.status).toBe(200);
+        return sseReader(res.body!);
+      }),
+    );
+    for (const stream of streams) {
+      expect((await stream.next(3)).map((e) => e.event)).toEqual(['customer.created', 'apikey.created', 'setting.set']);
+    }
+    const last = await graphql(first.port, customerKey, 'mutation { setConcurrencyLimit(limit: 6) { id } }');
+    expect(last.body.errors).toBeUndefined();
+    for (const stream of streams) expect((await stream.next(1)).map((e) => e.event)).toEqual(['setting.set']);
+    const exit = stop(first.child);
+    for (const stream of streams) {
+      const [end] = await stream.next(1, 5000);
+      expect(end).toMatchObject({ event: 'end', data: expect.stringContaining('shutting down') });
+      await stream.next(1, 5000);
+      expect(stream.ended).toBe(true);
+    }
+    expect(await exit).toBe(0);
 
     const second = await start();
     // A system key exists now, so none is printed again.
     expect(second.output()).not.toMatch(/^\s+XI[A-Za-z0-9]{32}$/m);
     const again = await graphql(second.port, customerKey, '{ customer(id:"self") { name settings { concurrencyLimit } } }');
-    expect(again.body.data.customer).toEqual({ name: 'Acme Corp', settings: { concurrencyLimit: 5 } });
+    expect(again.body.data.customer).toEqual({ name: 'Acme Corp', settings: { concurrencyLimit: 6 } });
     expect(await stop(second.child)).toBe(0);
   }, 120_000);
 });
