@@ -28,6 +28,20 @@ interface Request {
   headers: Record<string, string>;
   body?: string;
 }
+/** What bench/streams.ts measured: live event streams held open by one service process. */
+interface StreamFigures {
+  streams: number;
+  rssBeforeMb: number;
+  rssOpenMb: number;
+  rssAfterWritesMb: number;
+  writes: number;
+  deliveries: number;
+  expected: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
 interface Row {
   scenario: string;
   rps: number;
@@ -173,6 +187,7 @@ async function main() {
   service.stdout!.pipe(log);
   service.stderr!.pipe(log);
   const rows: Row[] = [];
+  let streams: StreamFigures | undefined;
   try {
     await waitFor(`http://127.0.0.1:${port}/ready`, service);
 
@@ -207,11 +222,26 @@ async function main() {
         errors: r.errors + r.non2xx + r.timeouts,
       });
     }
+    process.stdout.write('6. live event streams…\n');
+    streams = await measureStreams(port, seeded);
   } finally {
     await stop(service);
     await cleanup();
   }
-  report(rows, seeded, readFileSync(join(root, 'bench/.data/service.log'), 'utf8'));
+  report(rows, seeded, streams);
+}
+
+/** Runs bench/streams.ts against the service: many open SSE streams, their memory and delivery latency. */
+async function measureStreams(port: number, seeded: Seeded): Promise<StreamFigures> {
+  const file = join(root, 'bench/.data/stream-keys.json');
+  writeFileSync(file, JSON.stringify({ keys: seeded.customerKeys.map((k) => k.secret) }));
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/streams.ts'), String(port), file], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  await new Promise((r) => child.on('exit', r));
+  return JSON.parse(out.trim().split('\n').pop()!) as StreamFigures;
 }
 
 function gqlInit(key: string, query: string): RequestInit {
@@ -240,7 +270,7 @@ second executor); named prepared statements for the two hot reads (no measurable
 break on the embedded database's shared session).
 `;
 
-function report(rows: Row[], seeded: Seeded, _log: string) {
+function report(rows: Row[], seeded: Seeded, streams?: StreamFigures) {
   const base = rows[0]!.rps;
   const fmt = (n: number | undefined, digits = 0) => (n === undefined || Number.isNaN(n) ? '–' : n.toFixed(digits));
   const header = '| scenario | req/s | × baseline | p50 ms | p99 ms | SQL/req | RSS MB | errors |\n|---|---:|---:|---:|---:|---:|---:|---:|';
@@ -266,9 +296,26 @@ Made by \`${baseUrl ? 'DATABASE_URL=… ' : ''}npm run bench\` (bench/run.ts) on
   RSS is the service process after the scenario${baseUrl ? '' : ' (it includes the embedded database)'}.
 
 ${table}
+${streams ? streamsSection(streams) : ''}
 ${HISTORY}`;
   writeFileSync(join(root, 'bench/RESULTS.md'), md);
-  console.log(`\n${machine}; database: ${database}\n\n${table}\n\nwritten to bench/RESULTS.md`);
+  console.log(`\n${machine}; database: ${database}\n\n${table}\n${streams ? streamsSection(streams) : ''}\nwritten to bench/RESULTS.md`);
 }
 
 await main();
+
+function streamsSection(s: StreamFigures): string {
+  const f = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '–');
+  return `
+## Live event streams
+
+${s.streams} Server-Sent Events streams held open on the customers' own \`/customers/self/events\`
+(spread over the ${s.expected ? 'seeded' : ''} customer keys, from a separate process), then ${s.writes} profile
+changes at a steady rate, each delivered to every open stream of its customer. Latency is from the
+moment the write was sent to the moment a stream received the event (so it includes the write).
+
+| streams | RSS before MB | RSS with streams MB | growth MB | RSS after writes MB | deliveries | expected | p50 ms | p99 ms | max ms |
+|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+| ${s.streams} | ${f(s.rssBeforeMb)} | ${f(s.rssOpenMb)} | ${f(s.rssOpenMb - s.rssBeforeMb)} | ${f(s.rssAfterWritesMb)} | ${s.deliveries} | ${s.expected} | ${f(s.p50, 1)} | ${f(s.p99, 1)} | ${f(s.max, 1)} |
+`;
+}
