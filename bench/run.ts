@@ -10,7 +10,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { openDatabase } from '../src/db/database.js';
@@ -21,6 +21,8 @@ const duration = Number(process.env.BENCH_DURATION ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const warmup = Number(process.env.BENCH_WARMUP ?? 3);
 const baseUrl = process.env.DATABASE_URL;
+/** The machine's load when the run began: figures from a busy machine are lower, and say so. */
+const loadAtStart = loadavg()[0]!;
 
 interface Request {
   method: string;
@@ -280,7 +282,7 @@ function report(rows: Row[], seeded: Seeded, streams?: StreamFigures) {
   );
   const table = [header, ...lines].join('\n');
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  const machine = `${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+  const machine = `${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average ${loadAtStart.toFixed(1)} at the start`;
   const database = baseUrl ? 'PostgreSQL (real server on loopback)' : 'embedded PGlite (in the service process)';
   const md = `# Benchmark results
 
