@@ -2,6 +2,7 @@ import { ActivityRecorder } from './activity.js';
 import { Authenticator } from './auth/authenticator.js';
 import type { Principal } from './auth/principal.js';
 import type { Database, Db, Sql } from './db/database.js';
+import { unauthenticated } from './errors.js';
 import { createLoaders, type Loaders } from './loaders.js';
 import { RateLimiter } from './rate-limit.js';
 import { requestInfo } from './request-info.js';
@@ -61,6 +62,25 @@ export function createRequestContext(services: Services, principal: Principal): 
   return {
     db: services.db,
     principal,
+    loaders: createLoaders(services.db, services.sql),
+    authenticator: services.authenticator,
+  };
+}
+
+/**
+ * The context of an introspection-only operation sent without a key: it reaches no resolver, and
+ * anything that asks who is calling is refused as unauthenticated all the same.
+ */
+export function introspectionContext(services: Services): RequestContext {
+  return {
+    db: services.db,
+    // Not a getter: Yoga copies the context's properties, which would call it. Every read of the
+    // principal's members is refused instead.
+    principal: new Proxy({} as Principal, {
+      get() {
+        throw unauthenticated();
+      },
+    }),
     loaders: createLoaders(services.db, services.sql),
     authenticator: services.authenticator,
   };

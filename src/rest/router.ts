@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import type { Plugin } from 'graphql-yoga';
 import type { AppOptions } from '../app.js';
+import { identityEtag } from '../compression.js';
 import { authenticateRequest, type Services } from '../context.js';
 import { parseInput } from '../customers/validation.js';
 import { AppError, badRequest, isDatabaseUnavailable, notFound, toAppError } from '../errors.js';
@@ -59,7 +61,7 @@ export function useRestRouter(services: Services, logger: Logger, options: AppOp
     async onRequest({ request, url, endResponse, fetchAPI }) {
       if (GRAPHQL_PATHS.has(url.pathname)) return;
       const reply = await handle(request, url);
-      endResponse(toResponse(fetchAPI.Response, reply, request.method === 'HEAD'));
+      endResponse(toResponse(fetchAPI.Response, reply, request));
     },
     onResponse({ request, response }) {
       if (!metrics) return;
@@ -70,7 +72,7 @@ export function useRestRouter(services: Services, logger: Logger, options: AppOp
   };
 }
 
-function toResponse(ResponseClass: typeof Response, reply: Reply, head: boolean): Response {
+function toResponse(ResponseClass: typeof Response, reply: Reply, request: Request): Response {
   const { status = 200, json, text } = reply.init;
   const headers: Record<string, string> = { ...reply.init.headers };
   let body: string | null = null;
@@ -81,8 +83,37 @@ function toResponse(ResponseClass: typeof Response, reply: Reply, head: boolean)
     body = text;
     headers['content-type'] ??= 'text/plain; charset=utf-8';
   }
+  const read = request.method === 'GET' || request.method === 'HEAD';
+  if (read && status === 200 && body !== null) {
+    // A poller sends back the ETag it holds and gets 304 with no body while nothing changed. The
+    // answer depends on the key, so shared caches must not keep it, and clients revalidate each time.
+    const etag = strongEtag(body);
+    headers.etag = etag;
+    headers['cache-control'] ??= 'private, no-cache';
+    const held = matchingEtag(request.headers.get('if-none-match'), etag);
+    if (held) return new ResponseClass(null, { status: 304, headers: { etag: held, 'cache-control': headers['cache-control'], vary: 'Accept-Encoding' } });
+  }
   // HEAD is GET without the body.
-  return new ResponseClass(head ? null : body, { status, headers });
+  return new ResponseClass(request.method === 'HEAD' ? null : body, { status, headers });
+}
+
+/** A strong validator: the SHA-256 of the body (the identity encoding; compression adds a suffix). */
+function strongEtag(body: string): string {
+  return `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`;
+}
+
+/**
+ * The tag of If-None-Match that names `etag` (weak comparison, as RFC 9110 §13.1.2 says for this
+ * header; an encoded form such as `"…-br"` names the same body), or undefined.
+ */
+function matchingEtag(ifNoneMatch: string | null, etag: string): string | undefined {
+  if (!ifNoneMatch) return undefined;
+  if (ifNoneMatch.trim() === '*') return etag;
+  for (const raw of ifNoneMatch.split(',')) {
+    const tag = raw.trim().replace(/^W\//, '');
+    if (identityEtag(tag) === etag) return tag;
+  }
+  return undefined;
 }
 
 interface Match {
