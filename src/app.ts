@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { configDefaults, type Config } from './config.js';
-import { authenticateRequest, type RequestContext, type Services } from './context.js';
+import { authenticateRequest, introspectionContext, type RequestContext, type Services } from './context.js';
 import { toAppError } from './errors.js';
 import { createMaskError, toGraphQLError, useErrorContract } from './graphql/errors.js';
 import { schema } from './graphql/schema.js';
@@ -10,8 +10,17 @@ import { useOperationLimits, useRequestBody } from './graphql/limits.js';
 import { describeError, type Logger } from './logger.js';
 import { useRequestLog } from './request-log.js';
 import { useRestRouter } from './rest/router.js';
+import { useCompression } from './compression.js';
+import { graphiqlOptions, renderOfflineGraphiQL } from './graphql/graphiql.js';
+import { isIntrospectionOnly } from './graphql/introspection.js';
+import { loadTrustedDocuments, useTrustedDocuments } from './graphql/trusted-documents.js';
 
-const LIMITS = [
+const CORS_MAX_AGE_SECONDS = 600;
+
+/** The options createApp may be given without; config.ts's defaults apply. */
+const DEFAULTED = [
+  'CORS_ALLOWED_HEADERS',
+  'TRUSTED_DOCUMENTS',
   'MAX_BODY_BYTES',
   'GRAPHQL_MAX_DEPTH',
   'GRAPHQL_MAX_ALIASES',
@@ -20,19 +29,25 @@ const LIMITS = [
   'GRAPHQL_MAX_COST',
 ] as const satisfies (keyof Config)[];
 
-export type AppOptions = Pick<Config, 'CORS_ORIGINS' | 'GRAPHQL_INTROSPECTION' | 'METRICS' | (typeof LIMITS)[number]>;
-/** What createApp needs: the limits it is not given are config.ts's defaults. */
-export type AppInput = Omit<AppOptions, (typeof LIMITS)[number]> & Partial<AppOptions>;
+export type AppOptions = Pick<Config, 'CORS_ORIGINS' | 'GRAPHQL_INTROSPECTION' | 'METRICS' | (typeof DEFAULTED)[number]>;
+/** What createApp needs: the options it is not given are config.ts's defaults. */
+export type AppInput = Omit<AppOptions, (typeof DEFAULTED)[number]> & Partial<AppOptions>;
 export type App = YogaServerInstance<Record<string, never>, RequestContext>;
 
 /** Builds the HTTP application: GraphQL at /graphql, the REST routes beside it. Opens no port. */
 export function createApp(services: Services, logger: Logger, input: AppInput): App {
   const options = { ...input } as AppOptions;
-  for (const limit of LIMITS) options[limit] = input[limit] ?? configDefaults[limit];
+  for (const name of DEFAULTED) (options as Record<string, unknown>)[name] = input[name] ?? configDefaults[name];
+  const trustedDocuments = options.TRUSTED_DOCUMENTS ? loadTrustedDocuments(options.TRUSTED_DOCUMENTS) : undefined;
   return createYoga<Record<string, never>, RequestContext>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
+    // GraphiQL on GET /graphql from a browser, served whole by the service (no CDN).
+    graphiql: graphiqlOptions,
+    renderGraphiQL: renderOfflineGraphiQL,
+    // GraphQL over HTTP's persisted documents name theirs with `documentId`.
+    extraParamNames: trustedDocuments ? ['documentId'] : [],
     // No file uploads here: multipart bodies would only be a way around the body checks below.
     multipart: false,
     // useRequestBody (below) enforces MAX_BODY_BYTES for /graphql, with the contract's 413.
@@ -44,7 +59,9 @@ export function createApp(services: Services, logger: Logger, input: AppInput): 
       ? {
           origin: options.CORS_ORIGINS,
           credentials: false,
-          allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
+          allowedHeaders: options.CORS_ALLOWED_HEADERS,
+          // Browsers cache a preflight this many seconds (Chromium caps it at 7200).
+          maxAge: CORS_MAX_AGE_SECONDS,
           // What a browser client may read besides the body.
           exposedHeaders: ['x-request-id', 'x-modified-at', 'retry-after', 'link', 'location'],
         }
@@ -59,7 +76,12 @@ export function createApp(services: Services, logger: Logger, input: AppInput): 
     maskedErrors: {
       maskError: createMaskError((error) => logger.error({ err: describeError(error) }, 'unexpected error')),
     },
-    context: async ({ request }) => {
+    context: async ({ request, params }) => {
+      // Introspection alone reaches no resolver, so GraphiQL's Docs and autocompletion (and codegen)
+      // work before a key is entered; anything else needs one.
+      if (options.GRAPHQL_INTROSPECTION && isIntrospectionOnly(params.query, params.operationName)) {
+        return introspectionContext(services);
+      }
       try {
         return await authenticateRequest(services, request);
       } catch (error) {
@@ -68,10 +90,12 @@ export function createApp(services: Services, logger: Logger, input: AppInput): 
     },
     plugins: [
       useRequestLog(logger),
+      useCompression(),
       useErrorContract(),
       useRestRouter(services, logger, options),
       useRequestBody(options.MAX_BODY_BYTES),
       useOperationLimits(options),
+      ...(trustedDocuments ? [useTrustedDocuments(trustedDocuments)] : []),
       ...(options.GRAPHQL_INTROSPECTION ? [] : [useDisableIntrospection()]),
     ],
   });

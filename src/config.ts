@@ -1,6 +1,18 @@
 import { z } from 'zod';
 import { SECRET_PATTERN } from './auth/keys.js';
 
+/** An HTTP header name (RFC 9110 token), lower case. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
+const DEFAULT_CORS_ALLOWED_HEADERS = [
+  'authorization',
+  'content-type',
+  'x-request-id',
+  'traceparent',
+  'tracestate',
+  'baggage',
+  'sentry-trace',
+];
+
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().default('0.0.0.0'),
@@ -15,6 +27,16 @@ const envSchema = z.object({
     .string()
     .default('')
     .transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean)),
+  // Request headers a browser on an allowed origin may send: the API's own, and the tracing headers
+  // OpenTelemetry and Sentry browser kits add (without them the preflight fails and so does the call).
+  CORS_ALLOWED_HEADERS: z
+    .string()
+    .default(DEFAULT_CORS_ALLOWED_HEADERS.join(','))
+    .transform((s) => s.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean))
+    .pipe(z.array(z.string().regex(HEADER_NAME, 'CORS_ALLOWED_HEADERS must be comma-separated header names')).min(1)),
+  // A JSON file mapping document ids (hashes) to documents, as graphql-codegen's client preset writes
+  // persisted-documents.json: when set, only those documents run over GraphQL.
+  TRUSTED_DOCUMENTS: z.string().min(1).optional(),
   // How long a verified key is trusted before it is read again: the bound on how late a revocation
   // made by another process takes effect here.
   AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(1000),

@@ -2,6 +2,7 @@ import { ActivityRecorder } from './activity.js';
 import { Authenticator } from './auth/authenticator.js';
 import type { Principal } from './auth/principal.js';
 import type { Database, Db, Sql } from './db/database.js';
+import { unauthenticated } from './errors.js';
 import { EventHub } from './events/hub.js';
 import type { Actor } from './events/record.js';
 import { createLoaders, type Loaders } from './loaders.js';
@@ -104,6 +105,32 @@ export function createRequestContext(
     loaders: createLoaders(services.db, services.sql),
     authenticator: services.authenticator,
     eventHub: services.events.hub,
+    events: services.events,
+  };
+}
+
+/**
+ * The context of an introspection-only operation sent without a key: it reaches no resolver, and
+ * anything that asks who is calling is refused as unauthenticated all the same.
+ */
+export function introspectionContext(services: Services): RequestContext {
+  return {
+    db: services.db,
+    // Not a getter: Yoga copies the context's properties, which would call it. Every read of the
+    // principal's members is refused instead.
+    principal: new Proxy({} as Principal, {
+      get() {
+        throw unauthenticated();
+      },
+    }),
+    actor: new Proxy({} as Actor, {
+      get() {
+        throw unauthenticated();
+      },
+    }),
+    sql: services.sql,
+    loaders: createLoaders(services.db, services.sql),
+    authenticator: services.authenticator,
     events: services.events,
   };
 }

@@ -5,6 +5,8 @@ export interface RequestInfo {
   /** The matched route template, e.g. `/customers/{customer}/settings`. */
   route?: string;
   keyId?: string;
+  /** The answer is produced as it is sent (every tenant, an event stream): never read it whole. */
+  streamed?: boolean;
 }
 
 const infos = new WeakMap<Request, RequestInfo>();

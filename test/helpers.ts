@@ -93,7 +93,12 @@ export async function createTestApp(
     systemKey: system.secret,
     http,
     async gql(key, query, variables) {
-      const res = await http('POST', '/graphql', { key, body: { query, variables } });
+      // As current GraphQL clients ask: the GraphQL-over-HTTP media type first, so request errors keep their 4xx.
+      const res = await http('POST', '/graphql', {
+        key,
+        body: { query, variables },
+        headers: { accept: 'application/graphql-response+json, application/json;q=0.9' },
+      });
       const json = (await res.json()) as GqlResult;
       return { status: res.status, data: json.data, errors: json.errors };
     },

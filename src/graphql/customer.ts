@@ -54,7 +54,9 @@ export const CustomerRef = builder.prismaObject('Customer', {
 builder.queryFields((t) => ({
   customer: t.field({
     type: CustomerRef,
-    description: 'A customer, named by "self", UUID, id or name.',
+    // Nullable, so that one refused or missing customer among aliased lookups costs that alias only.
+    nullable: true,
+    description: 'A customer, named by "self", UUID, id or name; null (with the reason in `errors`) when it cannot be read.',
     args: { id: t.arg({ type: 'ID', required: true, defaultValue: 'self' }) },
     resolve: (_root, { id }, ctx) => resolveCustomer(ctx, String(id)),
   }),

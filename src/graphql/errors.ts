@@ -38,18 +38,32 @@ const CODE_OF_STATUS = new Map((Object.entries(statusOf) as [ErrorCode, number][
 /**
  * Makes every GraphQL error speak the contract: `extensions.code` is one of the service's codes
  * (parse and validation failures become BAD_REQUEST 400) and `extensions.http.status` is kept in
- * the response body, which Yoga would otherwise strip. The response status is the highest one.
+ * the response body, which Yoga would otherwise strip.
+ *
+ * The response's own status follows the GraphQL-over-HTTP specification (responseStatus below),
+ * so the body's per-error status and the HTTP status may differ: a partial result is a 200 whose
+ * errors still say 403 or 404 each.
  */
 export function useErrorContract(): Plugin {
+  /** Requests whose document reached the GraphQL parser (so they were well-formed GraphQL-over-HTTP requests). */
+  const parsed = new WeakSet<Request>();
   return {
-    onResultProcess({ result, setResult }) {
+    onParse({ context }) {
+      const request = (context as { request?: Request }).request;
+      if (request) parsed.add(request);
+    },
+    onResultProcess({ request, result, setResult }) {
       if (!result || Array.isArray(result) || Symbol.asyncIterator in result) return;
       const single = result as ExecutionResult;
       if (!single.errors?.length) return;
+      let onlyGraphQLErrors = true;
       const errors = single.errors.map((error) => {
         const code = error.extensions?.code;
         const status = (error.extensions?.http as { status?: unknown } | undefined)?.status;
-        if (isContractCode(code) && status === statusOf[code] && !('originalError' in error.extensions)) return error;
+        if (isContractCode(code) && status === statusOf[code] && !('originalError' in error.extensions)) {
+          onlyGraphQLErrors = false;
+          return error;
+        }
         // Yoga's, graphql-js's and graphql-armor's own errors: the contract's code for their HTTP
         // status when it has one below 500 (405, 413, 415, …), else BAD_REQUEST; and nothing else
         // of theirs (e.g. Yoga's `originalError`).
@@ -63,10 +77,27 @@ export function useErrorContract(): Plugin {
           extensions: { code: contract, http: { status: statusOf[contract] } },
         });
       });
-      const statuses = errors.map((e) => (e.extensions?.http as { status?: number } | undefined)?.status ?? 500);
+      const statuses = errors.map((e) => httpOf(e).status ?? 500);
+      const status = responseStatus({
+        hasData: single.data !== undefined && single.data !== null,
+        graphQLRequestError: onlyGraphQLErrors && parsed.has(request),
+        applicationJson: answersApplicationJson(request.headers.get('accept')),
+        highest: Math.max(...statuses),
+      });
       setResult({
         ...single,
-        errors,
+        // Yoga takes the response status from the result and the headers (Retry-After) from each error.
+        errors: errors.map(
+          (e) =>
+            new GraphQLError(e.message, {
+              nodes: e.nodes,
+              source: e.source,
+              positions: e.positions,
+              path: e.path,
+              extensions: { ...e.extensions, http: { headers: httpOf(e).headers } },
+            }),
+        ),
+        extensions: { ...single.extensions, http: { status } },
         stringify: (clean: ExecutionResult) =>
           JSON.stringify({
             ...clean,
@@ -78,4 +109,46 @@ export function useErrorContract(): Plugin {
       } as ExecutionResult);
     },
   };
+}
+
+const httpOf = (error: GraphQLError) =>
+  (error.extensions?.http ?? {}) as { status?: number; headers?: Record<string, string> };
+
+/**
+ * The HTTP status of a GraphQL response with errors, as the GraphQL-over-HTTP specification has it:
+ * - a response with non-null `data` (a partial result) is 200, whichever media type;
+ * - `data: null` (an error reached a non-null root field, as a refused mutation) keeps the highest
+ *   of its errors' statuses: the specification recommends 200 there, but a single refused mutation
+ *   answering 403 or 404 is what REST callers and request logs and metrics rely on;
+ * - without `data`, a GraphQL request error (the document does not parse or validate, variables do
+ *   not coerce) is 200 under `application/json` and its 400 under
+ *   `application/graphql-response+json`;
+ * - anything else (no or refused key, rate limit, body too large, wrong media type, malformed
+ *   JSON) keeps the highest of its errors' statuses under either.
+ */
+export function responseStatus(r: { hasData: boolean; graphQLRequestError: boolean; applicationJson: boolean; highest: number }): number {
+  if (r.hasData) return 200;
+  if (r.graphQLRequestError && r.applicationJson) return 200;
+  return r.highest;
+}
+
+/**
+ * Whether Yoga answers this Accept header with `application/json` rather than
+ * `application/graphql-response+json`: the first entry (UTF-8 or no charset) that either type
+ * matches decides, `application/json` winning a wildcard; no Accept header means `application/json`.
+ */
+export function answersApplicationJson(accept: string | null): boolean {
+  const matches = (asked: string, type: string) => {
+    const [askedMain, askedSub] = asked.split('/');
+    const [main, sub] = type.split('/');
+    return (askedMain === '*' || askedMain === main) && (askedSub === '*' || askedSub === sub);
+  };
+  for (const entry of (accept || '*/*').replace(/\s/g, '').toLowerCase().split(',')) {
+    const [mediaType = '', ...params] = entry.split(';');
+    const charset = params.find((p) => p.includes('charset='));
+    if (charset && charset !== 'charset=utf-8') continue;
+    if (matches(mediaType, 'application/json')) return true;
+    if (matches(mediaType, 'application/graphql-response+json')) return false;
+  }
+  return true;
 }

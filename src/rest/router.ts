@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import type { Plugin } from 'graphql-yoga';
 import type { AppOptions } from '../app.js';
+import { identityEtag } from '../compression.js';
 import { authenticateRequest, type Services } from '../context.js';
 import { parseInput } from '../customers/validation.js';
 import { AppError, badRequest, isDatabaseUnavailable, notFound, toAppError } from '../errors.js';
@@ -61,7 +63,7 @@ export function useRestRouter(services: Services, logger: Logger, options: AppOp
     async onRequest({ request, url, endResponse, fetchAPI }) {
       if (GRAPHQL_PATHS.has(url.pathname)) return;
       const reply = await handle(request, url);
-      endResponse(toResponse(fetchAPI.Response, reply, request.method === 'HEAD'));
+      endResponse(toResponse(fetchAPI.Response, reply, request));
     },
     onResponse({ request, response }) {
       if (!metrics) return;
@@ -72,8 +74,10 @@ export function useRestRouter(services: Services, logger: Logger, options: AppOp
   };
 }
 
-function toResponse(ResponseClass: typeof Response, reply: Reply, head: boolean): Response {
+function toResponse(ResponseClass: typeof Response, reply: Reply, request: Request): Response {
   const { status = 200, json, text, stream } = reply.init;
+  const head = request.method === 'HEAD';
+  if (reply.init.body || stream) requestInfo(request).streamed = true;
   const headers: Record<string, string> = { ...reply.init.headers };
   let body: string | ReadableStream<Uint8Array> | null = null;
   if (reply.init.body) {
@@ -93,8 +97,38 @@ function toResponse(ResponseClass: typeof Response, reply: Reply, head: boolean)
     body = text;
     headers['content-type'] ??= 'text/plain; charset=utf-8';
   }
+  const read = request.method === 'GET' || request.method === 'HEAD';
+  // Streamed answers (every tenant, an event stream) are produced as they go: no tag for them.
+  if (read && status === 200 && typeof body === 'string') {
+    // A poller sends back the ETag it holds and gets 304 with no body while nothing changed. The
+    // answer depends on the key, so shared caches must not keep it, and clients revalidate each time.
+    const etag = strongEtag(body);
+    headers.etag = etag;
+    headers['cache-control'] ??= 'private, no-cache';
+    const held = matchingEtag(request.headers.get('if-none-match'), etag);
+    if (held) return new ResponseClass(null, { status: 304, headers: { etag: held, 'cache-control': headers['cache-control'], vary: 'Accept-Encoding' } });
+  }
   // HEAD is GET without the body.
   return new ResponseClass(head ? null : body, { status, headers });
+}
+
+/** A strong validator: the SHA-256 of the body (the identity encoding; compression adds a suffix). */
+function strongEtag(body: string): string {
+  return `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`;
+}
+
+/**
+ * The tag of If-None-Match that names `etag` (weak comparison, as RFC 9110 §13.1.2 says for this
+ * header; an encoded form such as `"…-br"` names the same body), or undefined.
+ */
+function matchingEtag(ifNoneMatch: string | null, etag: string): string | undefined {
+  if (!ifNoneMatch) return undefined;
+  if (ifNoneMatch.trim() === '*') return etag;
+  for (const raw of ifNoneMatch.split(',')) {
+    const tag = raw.trim().replace(/^W\//, '');
+    if (identityEtag(tag) === etag) return tag;
+  }
+  return undefined;
 }
 
 /** A byte stream that pulls the next piece of text only when the client has taken the last one. */

@@ -1,0 +1,44 @@
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import type { GraphiQLOptions } from 'graphql-yoga';
+
+const DEFAULT_DOCUMENT = `# Customer API gateway: GraphiQL
+#
+# Every operation but introspection needs an API key. Put yours in the
+# Headers pane below, in place of XI...:
+#
+#   {"Authorization": "Bearer XI..."}
+#
+# Docs and autocompletion work before a key is entered. Ctrl-Enter runs
+# the operation; Ctrl-Space completes.
+
+query Me {
+  me {
+    name
+    uuid
+    settings {
+      concurrencyLimit
+    }
+  }
+}
+`;
+
+/** What GraphiQL opens with: the document above, and the Headers pane open with the key's template. */
+export const graphiqlOptions: GraphiQLOptions = {
+  title: 'Customer API gateway',
+  defaultQuery: DEFAULT_DOCUMENT,
+  headers: JSON.stringify({ Authorization: 'Bearer XI...' }, null, 2),
+  defaultEditorToolsVisibility: 'headers',
+  // A key typed into the Headers pane stays out of the browser's storage.
+  shouldPersistHeaders: false,
+};
+
+let page: string | undefined;
+
+/**
+ * Yoga's bundled GraphiQL (@graphql-yoga/render-graphiql): its code, styles, editor workers and
+ * favicon are inline in the page, so it works offline and loads nothing from another host. The page
+ * is the same for every request, so it is rendered once.
+ */
+export function renderOfflineGraphiQL(options: GraphiQLOptions): string {
+  return (page ??= renderGraphiQL(options));
+}
