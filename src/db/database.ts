@@ -40,6 +40,8 @@ export interface DatabaseOptions {
   dataDir?: string;
   poolSize?: number;
   migrate?: boolean;
+  /** Where the change feed LISTENs (a session-mode connection); defaults to `url`. */
+  listenUrl?: string;
 }
 
 /**
@@ -74,7 +76,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   };
   prisma.$on('query', (event) => sent(event.query));
   const subscriptions: Listener[] = [];
-  const url = options.url;
+  // LISTEN needs a session of its own: through a transaction-mode pooler it would hear nothing.
+  const url = options.url ? (options.listenUrl ?? options.url) : undefined;
   return {
     prisma,
     pool,
