@@ -166,12 +166,16 @@ async function main() {
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
   const port = await freePort();
   const log = createWriteStream(join(root, 'bench/.data/service.log'));
-  const service = spawn(process.execPath, [join(root, 'dist/main.mjs')], {
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', ADMIN_API_KEY: seeded.systemKey, METRICS: 'on' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  service.stdout!.pipe(log);
-  service.stderr!.pipe(log);
+  const startService = (extra: Record<string, string> = {}) => {
+    const child = spawn(process.execPath, [join(root, 'dist/main.mjs')], {
+      env: { ...process.env, ...env, ...extra, PORT: String(port), HOST: '127.0.0.1', ADMIN_API_KEY: seeded.systemKey, METRICS: 'on' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.pipe(log, { end: false });
+    child.stderr!.pipe(log, { end: false });
+    return child;
+  };
+  let service = startService({ WORKERS: '1' });
   const rows: Row[] = [];
   try {
     await waitFor(`http://127.0.0.1:${port}/ready`, service);
@@ -206,6 +210,23 @@ async function main() {
         rssMb: after.rss / 1024 / 1024,
         errors: r.errors + r.non2xx + r.timeouts,
       });
+    }
+
+    // The same two reads with WORKERS=2: what a second worker process buys on this machine. Each
+    // worker has its own /metrics, so SQL/req and RSS are not given for these rows.
+    if (baseUrl) {
+      await stop(service);
+      service = startService({ WORKERS: '2' });
+      await waitFor(`http://127.0.0.1:${port}/ready`, service);
+      for (const { name, requests } of scenarios(seeded).slice(0, 2)) {
+        const label = `6${name.startsWith('2.') ? 'a' : 'b'}. WORKERS=2: ${name.replace(/^[0-9a-z]+\. /, '')}`;
+        process.stdout.write(`${label}…\n`);
+        await load(port, requests, warmup);
+        const r = await load(port, requests, duration);
+        rows.push({ scenario: label, rps: r.rps, p50: r.p50, p99: r.p99, errors: r.errors + r.non2xx + r.timeouts });
+      }
+    } else {
+      console.log('WORKERS=2 scenarios skipped: the embedded database serves one process (set DATABASE_URL to measure them)');
     }
   } finally {
     await stop(service);
@@ -264,6 +285,7 @@ Made by \`${baseUrl ? 'DATABASE_URL=… ' : ''}npm run bench\` (bench/run.ts) on
   requests cycle through the customer keys. SQL/req is the service's statement counter
   (\`db_statements_total\` in /metrics) over the measured window divided by requests;
   RSS is the service process after the scenario${baseUrl ? '' : ' (it includes the embedded database)'}.
+- ${baseUrl ? 'Rows 6a and 6b repeat scenarios 2 and 3a with `WORKERS=2` (two worker processes on one port, node:cluster), the first rows being `WORKERS=1`.' : 'The `WORKERS=2` rows need PostgreSQL (the embedded database serves one process): run with DATABASE_URL.'}
 
 ${table}
 ${HISTORY}`;
