@@ -10,7 +10,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { openDatabase } from '../src/db/database.js';
@@ -158,6 +158,9 @@ function scenarios(s: Seeded): { name: string; requests: Request[] }[] {
   ];
 }
 
+// The machine's 1-minute load average when the run began: figures from a busy machine are low.
+const loadAtStart = loadavg()[0]!;
+
 async function main() {
   mkdirSync(join(root, 'bench/.data'), { recursive: true });
   console.log(`Seeding ${baseUrl ? 'PostgreSQL (gateway_bench)' : 'the embedded database'}…`);
@@ -277,7 +280,7 @@ function report(rows: Row[], seeded: Seeded, _log: string) {
 
 Made by \`${baseUrl ? 'DATABASE_URL=… ' : ''}npm run bench\` (bench/run.ts) on ${new Date().toISOString()}; each run overwrites this file.
 
-- Machine: ${machine}. The service, the load generator (autocannon, a separate process) and the
+- Machine: ${machine}; 1-minute load average ${loadAtStart.toFixed(1)} when the run began and ${loadavg()[0]!.toFixed(1)} at its end (other work on the machine lowers every figure). The service, the load generator (autocannon, a separate process) and the
   database share these cores, so every figure is lower than on separate machines.
 - Database: ${database}; ${seeded.customers.length} customers, the concurrency limit set on 80% of
   them, ${seeded.customerKeys.length} customer keys and one system key.
