@@ -7,23 +7,27 @@
  *   npm run cli -- key:create <customer> [--name label]     customer: uuid, id or name
  *   npm run cli -- key:create-system [--name label]
  *   npm run cli -- key:list <customer>
- *   npm run cli -- key:revoke <keyId>
+ *   npm run cli -- key:revoke <keyId>          (deletes the key)
+ *   npm run cli -- key:suspend <keyId> | key:resume <keyId>
+ *   npm run cli -- customer:delete <customer>
  */
 import { parseArgs } from 'node:util';
 import { insertKey } from './auth/api-keys.js';
 import { loadConfig } from './config.js';
 import { createServices, createRequestContext } from './context.js';
-import { createCustomer, resolveCustomer } from './customers/service.js';
+import { createCustomer, deleteCustomer, resolveCustomer } from './customers/service.js';
 import { openDatabase } from './db/database.js';
 import { AppError } from './errors.js';
 
 const USAGE = `usage: npm run cli -- <command> [args]
   customer:create <name> [--profile JSON] [--billing-plan JSON]
   customer:list
+  customer:delete <customer>
   key:create <customer> [--name LABEL]      (customer: uuid, id or name)
   key:create-system [--name LABEL]
   key:list <customer>
-  key:revoke <keyId>`;
+  key:revoke <keyId>                        (deletes the key for ever)
+  key:suspend <keyId>, key:resume <keyId>`;
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -73,9 +77,14 @@ try {
       break;
     }
     case 'customer:list': {
-      for (const c of await db.customer.findMany({ orderBy: { id: 'asc' } })) {
+      for (const c of await db.customer.findMany({ where: { deletedAt: null }, orderBy: { id: 'asc' } })) {
         console.log(`${c.id}\t${c.uuid}\t${c.active ? 'active' : 'inactive'}\t${c.name}`);
       }
+      break;
+    }
+    case 'customer:delete': {
+      const { before } = await deleteCustomer(ctx, need(arg, 'a customer'));
+      console.log(`deleted customer ${before.name} (${before.uuid}); its keys are refused from now on`);
       break;
     }
     case 'key:create': {
@@ -91,18 +100,20 @@ try {
     }
     case 'key:list': {
       const customer = await resolveCustomer(ctx, need(arg, 'a customer'));
-      for (const k of await db.apiKey.findMany({ where: { customerId: customer.id }, orderBy: { id: 'asc' } })) {
-        console.log(`${k.keyId}\t${k.active ? 'active' : 'revoked'}\t${k.name}\tlast used ${k.lastUsedAt?.toISOString() ?? 'never'}`);
+      for (const k of await db.apiKey.findMany({ where: { customerId: customer.id, deletedAt: null }, orderBy: { id: 'asc' } })) {
+        console.log(`${k.keyId}\t${k.active ? 'active' : 'suspended'}\t${k.name}\tlast used ${k.lastUsedAt?.toISOString() ?? 'never'}`);
       }
       break;
     }
-    case 'key:revoke': {
-      const { count } = await db.apiKey.updateMany({
-        where: { keyId: need(arg, 'a keyId') },
-        data: { active: false, modifiedAt: new Date() },
-      });
-      if (count === 0) throw new AppError('NOT_FOUND', `No key has keyId ${arg}`);
-      console.log(`revoked ${arg}; running services stop accepting it within AUTH_CACHE_TTL_MS`);
+    case 'key:revoke':
+    case 'key:suspend':
+    case 'key:resume': {
+      const data =
+        command === 'key:revoke' ? { deletedAt: new Date() } : { active: command === 'key:resume', modifiedAt: new Date() };
+      const { count } = await db.apiKey.updateMany({ where: { keyId: need(arg, 'a keyId'), deletedAt: null }, data });
+      if (count === 0) throw new AppError('NOT_FOUND', `No live key has keyId ${arg}`);
+      const done = { 'key:revoke': 'deleted', 'key:suspend': 'suspended', 'key:resume': 'resumed' }[command];
+      console.log(`${done} ${arg}; running services see it within a second`);
       break;
     }
     default:

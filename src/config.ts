@@ -1,6 +1,5 @@
 import { z } from 'zod';
-
-const secretPattern = /^XI[A-Za-z0-9]{32}$/;
+import { SECRET_PATTERN } from './auth/keys.js';
 
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
@@ -17,7 +16,7 @@ const envSchema = z.object({
   WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   ADMIN_API_KEY: z
     .string()
-    .regex(secretPattern, 'ADMIN_API_KEY must be "XI" followed by 32 characters from [A-Za-z0-9]')
+    .regex(SECRET_PATTERN, 'ADMIN_API_KEY must be "XI" followed by 32 characters from [A-Za-z0-9]')
     .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CORS_ORIGINS: z

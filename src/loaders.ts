@@ -44,7 +44,8 @@ export function createLoaders(db: Db, sql: Sql) {
 
   const apiKeys = new DataLoader<number, ApiKey[]>(async (customerIds) => {
     const rows = await db.apiKey.findMany({
-      where: { customerId: { in: [...customerIds] } },
+      // Deleted keys leave every list; suspended ones (active: false) stay.
+      where: { customerId: { in: [...customerIds] }, deletedAt: null },
       orderBy: { id: 'asc' },
     });
     return customerIds.map((id) => rows.filter((row) => row.customerId === id));
@@ -54,6 +55,11 @@ export function createLoaders(db: Db, sql: Sql) {
     customer,
     settings,
     apiKeys,
+    /** Up to `limit` customers with ids above `after`, in id order, each with its settings (one statement). */
+    async customerPage(after: number, limit: number): Promise<(Customer & { settings: Setting[] })[]> {
+      const rows = await sql<CustomerRow>(CUSTOMER_PAGE, [after, limit]);
+      return rows.map((row) => ({ ...row, settings: row.settings.map(toSetting) }));
+    },
     /** After a write: later reads in the same request see the new state. */
     primeCustomer(row: Customer) {
       for (const key of [`id:${row.id}`, `uuid:${row.uuid}`, `name:${row.name}`]) customer.clear(key).prime(key, row);
@@ -63,14 +69,25 @@ export function createLoaders(db: Db, sql: Sql) {
 
 export type Loaders = ReturnType<typeof createLoaders>;
 
+const CUSTOMER_COLUMNS = `
+  c.id, c.uuid::text AS uuid, c.name, c.active, c.profile, c.billing_plan AS "billingPlan",
+  c.created_at AS "createdAt", c.modified_at AS "modifiedAt", c.last_activity AS "lastActivity", c.deleted_at AS "deletedAt",
+  COALESCE((SELECT json_agg(json_build_object('id', s.id, 'customerId', s.customer_id, 'name', s.name,
+              'value', s.value, 'createdAt', s.created_at, 'modifiedAt', s.modified_at) ORDER BY s.name)
+            FROM settings s WHERE s.customer_id = c.id), '[]') AS settings`;
+
+// A deleted customer is found by no identifier.
 const CUSTOMERS_WITH_SETTINGS = `
-  SELECT c.id, c.uuid::text AS uuid, c.name, c.active, c.profile, c.billing_plan AS "billingPlan",
-         c.created_at AS "createdAt", c.modified_at AS "modifiedAt", c.last_activity AS "lastActivity",
-         COALESCE((SELECT json_agg(json_build_object('id', s.id, 'customerId', s.customer_id, 'name', s.name,
-                     'value', s.value, 'createdAt', s.created_at, 'modifiedAt', s.modified_at) ORDER BY s.name)
-                   FROM settings s WHERE s.customer_id = c.id), '[]') AS settings
+  SELECT ${CUSTOMER_COLUMNS}
   FROM customers c
-  WHERE c.id = ANY($1::int[]) OR c.uuid = ANY($2::uuid[]) OR c.name = ANY($3::text[])`;
+  WHERE (c.id = ANY($1::int[]) OR c.uuid = ANY($2::uuid[]) OR c.name = ANY($3::text[])) AND c.deleted_at IS NULL`;
+
+const CUSTOMER_PAGE = `
+  SELECT ${CUSTOMER_COLUMNS}
+  FROM customers c
+  WHERE c.id > $1 AND c.deleted_at IS NULL
+  ORDER BY c.id
+  LIMIT $2`;
 
 type CustomerRow = Customer & { settings: (Omit<Setting, 'createdAt' | 'modifiedAt'> & { createdAt: string; modifiedAt: string })[] };
 

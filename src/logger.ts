@@ -1,12 +1,11 @@
 import pino, { type Logger } from 'pino';
+import { SECRET_IN_TEXT } from './auth/keys.js';
 
 export type { Logger };
 
-const SECRET = /XI[A-Za-z0-9]{32}/g;
-
 /** Replaces anything shaped like an API secret, wherever it appears in a string. */
 export function redactSecrets(text: string): string {
-  return text.replace(SECRET, 'XI********');
+  return text.replace(SECRET_IN_TEXT, 'XI********');
 }
 
 /**

@@ -51,6 +51,11 @@ let alice: Awaited<ReturnType<TestApp['customer']>>;
 let bob: Awaited<ReturnType<TestApp['customer']>>;
 let dormant: Awaited<ReturnType<TestApp['customer']>>;
 let revokedSecret: string;
+let suspendedSecret: string;
+let goneSecret: string;
+let gone: Awaited<ReturnType<TestApp['customer']>>;
+/** Customers that a successful delete may take, one per cell (the operator's cells of deleting operations). */
+const victims: string[] = [];
 /** Keys that cells may revoke (revoking again is a 204 / the same key). */
 let aliceSpareKeyId: string;
 let bobSpareKeyId: string;
@@ -61,7 +66,7 @@ const NO_NAME = 'Nobody & Sons/EU';
 const bearer = (secret: string) => `Bearer ${secret}`;
 
 /** The callers: bad credentials first (aimed at alice herself), then alice's key, then the system key. */
-function cells(options: { namesCustomer: boolean; hasKeyId: boolean; hasDefault: boolean }): Cell[] {
+function cells(options: { namesCustomer: boolean; hasKeyId: boolean; hasDefault: boolean; deletesCustomer?: boolean }): Cell[] {
   const own = () => alice.uuid;
   const aliceKey = () => bearer(alice.key);
   const list: Cell[] = [
@@ -73,7 +78,9 @@ function cells(options: { namesCustomer: boolean; hasKeyId: boolean; hasDefault:
     { label: 'malformed: secret one character long', expect: 'unauthenticated', authorization: () => bearer(`${alice.key}A`), target: own, keyId: () => aliceSpareKeyId },
     { label: 'malformed: two tokens', expect: 'unauthenticated', authorization: () => `${bearer(alice.key)} ${alice.key}`, target: own, keyId: () => aliceSpareKeyId },
     { label: 'unknown key', expect: 'unauthenticated', authorization: () => bearer(generateSecret()), target: own, keyId: () => aliceSpareKeyId },
-    { label: 'revoked key', expect: 'unauthenticated', authorization: () => bearer(revokedSecret), target: own, keyId: () => aliceSpareKeyId },
+    { label: 'deleted key', expect: 'unauthenticated', authorization: () => bearer(revokedSecret), target: own, keyId: () => aliceSpareKeyId },
+    { label: 'suspended key', expect: 'unauthenticated', authorization: () => bearer(suspendedSecret), target: own, keyId: () => aliceSpareKeyId },
+    { label: "deleted customer's key", expect: 'unauthenticated', authorization: () => bearer(goneSecret), target: () => 'self', keyId: () => aliceSpareKeyId },
     { label: "inactive customer's key", expect: 'inactive', authorization: () => bearer(dormant.key), target: () => 'self', keyId: () => aliceSpareKeyId },
   ];
   if (!options.namesCustomer) {
@@ -102,8 +109,16 @@ function cells(options: { namesCustomer: boolean; hasKeyId: boolean; hasDefault:
     list.push({ label: "customer key, self with another customer's keyId", expect: 'not-own-key', authorization: aliceKey, target: () => 'self', keyId: () => bobSpareKeyId });
   }
   list.push(
-    { label: 'system key, a customer', expect: 'system', authorization: () => bearer(t.systemKey), target: () => bob.uuid, keyId: () => bobSpareKeyId },
+    {
+      label: 'system key, a customer',
+      expect: 'system',
+      authorization: () => bearer(t.systemKey),
+      // A delete that succeeds takes its target: give it one of its own, so bob stays for the rest.
+      target: options.deletesCustomer ? () => victims.shift()! : () => bob.uuid,
+      keyId: () => bobSpareKeyId,
+    },
     { label: 'system key, a customer that does not exist', expect: 'system-missing', authorization: () => bearer(t.systemKey), target: () => NO_NAME, keyId: () => bobSpareKeyId },
+    { label: 'system key, a deleted customer', expect: 'system-missing', authorization: () => bearer(t.systemKey), target: () => gone.uuid, keyId: () => bobSpareKeyId },
     { label: 'system key, self', expect: 'system-self', authorization: () => bearer(t.systemKey), target: () => 'self', keyId: () => bobSpareKeyId },
   );
   return list;
@@ -168,6 +183,13 @@ beforeAll(async () => {
   revokedSecret = revoked.secret;
   const res = await t.http('DELETE', `/customers/alice/apikeys/${revoked.keyId}`, { key: t.systemKey });
   expect(res.status).toBe(204);
+  const suspended = await insertKey(db, { name: 'suspended', type: 'customer', customerId: alice.id });
+  suspendedSecret = suspended.secret;
+  expect((await t.http('PATCH', `/customers/alice/apikeys/${suspended.keyId}`, { key: t.systemKey, body: { active: false } })).status).toBe(200);
+  gone = await t.customer('gone');
+  goneSecret = gone.key;
+  expect((await t.http('DELETE', `/customers/gone`, { key: t.systemKey })).status).toBe(204);
+  for (let i = 0; i < 4; i++) victims.push((await t.customer(`victim-${i}`)).uuid);
   // Something for the reads and removals to find.
   for (const c of [alice, bob]) {
     expect((await t.http('PUT', `/customers/${c.uuid}/concurrency-limit`, { key: t.systemKey, body: { limit: 7 } })).status).toBe(200);
@@ -181,8 +203,11 @@ const routes = routeTable();
 /** The values of the path parameters other than the customer. */
 const PARAMS: Record<string, (cell: Cell) => string> = {
   name: () => 'concurrency-limit',
-  keyId: (cell) => cell.keyId(),
+  key: (cell) => cell.keyId(),
 };
+
+/** Operations that delete the customer they name. */
+const deletesCustomer = (route: Route) => route.method === 'DELETE' && route.path.endsWith('{customer}');
 
 describe('the samples the matrix sends', () => {
   it('the route table is the one the app serves (its OpenAPI document lists the same operations)', async () => {
@@ -207,7 +232,7 @@ describe.each(restCalls.map((call) => [`${call.method} ${call.route.path}`, call
   const namesCustomer = params.includes('customer');
   const otherBodies = new Set<string>();
 
-  it.each(cells({ namesCustomer, hasKeyId: params.includes('keyId'), hasDefault: false }).map((c) => [c.label, c] as const))(
+  it.each(cells({ namesCustomer, hasKeyId: params.includes('key'), hasDefault: false, deletesCustomer: deletesCustomer(route) }).map((c) => [c.label, c] as const))(
     '%s',
     async (_label, cell: Cell) => {
       const values = Object.fromEntries(params.map((p) => [p, p === 'customer' ? cell.target()! : PARAMS[p]!(cell)]));
@@ -251,10 +276,13 @@ const fields = rootFields(schema);
  * is classified here ('anyone' means any valid key; such a field answers about the key's owner).
  */
 const UNSCOPED: Record<string, 'anyone' | 'system'> = { me: 'anyone', customers: 'system', createCustomer: 'system' };
+/** Fields that name a customer but are the operator's alone. */
+const OPERATOR_ONLY = new Set(['deleteCustomer']);
 
 /** Argument values by name; other required arguments get a sample of their type. */
 const ARGS: Record<string, (cell: Cell) => unknown> = {
   keyId: (cell) => cell.keyId(),
+  key: (cell) => cell.keyId(),
   // A supported setting, and a fine key label too.
   name: () => 'concurrency-limit',
   value: () => 5,
@@ -279,12 +307,17 @@ describe('the GraphQL fields of the matrix', () => {
 });
 
 describe.each(fields.map((root) => [`${root.operation} ${root.name}`, root] as const))('GraphQL %s', (_, root: RootField) => {
-  const who = root.customerArg ? 'owner or system' : (UNSCOPED[root.name] ?? 'system');
+  const who = root.customerArg && !OPERATOR_ONLY.has(root.name) ? 'owner or system' : (UNSCOPED[root.name] ?? 'system');
   const otherBodies = new Set<string>();
   const hasDefault = root.customerArg?.defaultValue === 'self';
 
   it.each(
-    cells({ namesCustomer: !!root.customerArg, hasKeyId: root.field.args.some((a) => a.name === 'keyId'), hasDefault }).map(
+    cells({
+      namesCustomer: !!root.customerArg,
+      hasKeyId: root.field.args.some((a) => a.name === 'keyId' || a.name === 'key'),
+      hasDefault,
+      deletesCustomer: root.name === 'deleteCustomer',
+    }).map(
       (c) => [c.label, c] as const,
     ),
   )('%s', async (_label, cell: Cell) => {

@@ -34,14 +34,16 @@ describe('authentication', () => {
     expect(res.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 
-  it('refuses a revoked key with 401', async () => {
+  it('refuses a deleted (revoked) key with 401, and lists it no more', async () => {
     const c = await t.customer();
     const created = await t.gql(c.key, 'mutation { createApiKey(name: "second") { secret apiKey { keyId } } }');
     const second = created.data.createApiKey;
     expect((await t.gql(second.secret, '{ me { name } }')).data.me.name).toBe(c.name);
     const revoked = await t.gql(c.key, `mutation { revokeApiKey(keyId: "${second.apiKey.keyId}") { keyId active } }`);
-    expect(revoked.data.revokeApiKey).toEqual({ keyId: second.apiKey.keyId, active: false });
+    expect(revoked.data.revokeApiKey).toEqual({ keyId: second.apiKey.keyId, active: true });
     expect((await t.gql(second.secret, '{ me { name } }')).status).toBe(401);
+    const listed = await t.gql(c.key, '{ me { apiKeys { keyId } } }');
+    expect(listed.data.me.apiKeys.map((k: { keyId: string }) => k.keyId)).toEqual([c.keyId]);
   });
 });
 
@@ -145,7 +147,9 @@ describe('settings', () => {
     ['-1', 'an integer from 0 to 1000000'],
     ['1000001', 'an integer from 0 to 1000000'],
     ['5.5', 'an integer from 0 to 1000000'],
-    ['"5"', 'an integer from 0 to 1000000'],
+    ['"5x"', 'an integer from 0 to 1000000'],
+    ['""', 'an integer from 0 to 1000000'],
+    ['"1000001"', 'an integer from 0 to 1000000'],
     ['null', 'an integer from 0 to 1000000'],
   ])('refuses concurrency-limit %s with 400 naming the setting and what it accepts', async (value, accepts) => {
     const c = await t.customer();

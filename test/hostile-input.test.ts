@@ -430,7 +430,7 @@ describe('long names', () => {
 });
 
 describe('numbers outside the range of `limit`', () => {
-  const BAD = ['-1', '1e400', '"5"', '5.5', 'null', '1000001', 'true'];
+  const BAD = ['-1', '1e400', '"5x"', '5.5', 'null', '1000001', 'true'];
   const NAMES_SETTING = /concurrency-limit.*an integer from 0 to 1000000/;
 
   it('refuses each with a 400 naming the setting on every REST route that writes it', async () => {

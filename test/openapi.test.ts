@@ -27,7 +27,7 @@ function documented(): string[] {
 
 /** A concrete path for a template. */
 const concrete = (template: string) =>
-  template.replace('{customer}', 'self').replace('{name}', 'concurrency-limit').replace('{keyId}', 'key_x');
+  template.replace('{customer}', 'self').replace('{name}', 'concurrency-limit').replace('{key}', 'key_x');
 
 describe('GET /openapi.json', () => {
   it('is a valid OpenAPI 3.1 document', () => {
@@ -46,30 +46,47 @@ describe('GET /openapi.json', () => {
     const table = routes.map((r) => `${r.method} ${r.path}`).sort();
     expect(new Set(table).size).toBe(table.length);
     expect(documented().sort()).toEqual(table);
-    // And the contract's table, row by row.
+    // And the contract's table, row by row: every customer route in both dialects, keys under /apikeys and /keys.
+    const customerRoutes = [
+      'GET {p}/{customer}',
+      'PATCH {p}/{customer}',
+      'DELETE {p}/{customer}',
+      'GET {p}/{customer}/settings',
+      'POST {p}/{customer}/settings',
+      'GET {p}/{customer}/settings/{name}',
+      'PUT {p}/{customer}/settings/{name}',
+      'DELETE {p}/{customer}/settings/{name}',
+      'GET {p}/{customer}/concurrency-limit',
+      'PUT {p}/{customer}/concurrency-limit',
+      'DELETE {p}/{customer}/concurrency-limit',
+      'GET {p}',
+      'POST {p}',
+      ...['apikeys', 'keys'].flatMap((k) => [
+        `GET {p}/{customer}/${k}`,
+        `POST {p}/{customer}/${k}`,
+        `GET {p}/{customer}/${k}/{key}`,
+        `PATCH {p}/{customer}/${k}/{key}`,
+        `DELETE {p}/{customer}/${k}/{key}`,
+      ]),
+    ];
     expect(table).toEqual(
       [
-        'GET /customers/{customer}',
-        'PATCH /customers/{customer}',
-        'GET /customers/{customer}/settings',
-        'POST /customers/{customer}/settings',
-        'GET /customers/{customer}/settings/{name}',
-        'PUT /customers/{customer}/settings/{name}',
-        'DELETE /customers/{customer}/settings/{name}',
-        'GET /customers/{customer}/concurrency-limit',
-        'PUT /customers/{customer}/concurrency-limit',
-        'DELETE /customers/{customer}/concurrency-limit',
-        'GET /customers',
-        'POST /customers',
-        'GET /customers/{customer}/apikeys',
-        'POST /customers/{customer}/apikeys',
-        'DELETE /customers/{customer}/apikeys/{keyId}',
+        ...['/customers', '/tenants'].flatMap((p) => customerRoutes.map((r) => r.replace('{p}', p))),
         'GET /health',
         'GET /ready',
         'GET /metrics',
         'GET /openapi.json',
       ].sort(),
     );
+  });
+
+  it('tags the tenants dialect as the compatibility dialect, and every tag is described', () => {
+    for (const [template, operations] of Object.entries<Record<string, any>>(doc.paths)) {
+      for (const op of Object.values<any>(operations)) {
+        expect(op.tags[0] === 'Tenants (compatibility dialect)', template).toBe(template.startsWith('/tenants'));
+      }
+    }
+    for (const tag of doc.tags) expect(tag.description, tag.name).toBeTruthy();
   });
 
   it('matches what the server answers: each documented operation is served, every other method is 405 with Allow', async () => {
@@ -132,12 +149,19 @@ describe('GET /openapi.json', () => {
     expect(Object.keys(doc.components.schemas.CreateCustomerRequest.properties)).toEqual(generated(createCustomerInput));
     expect(Object.keys(doc.components.schemas.UpdateCustomerRequest.properties)).toEqual(generated(updateCustomerInput));
     expect(doc.components.schemas.UpdateCustomerRequest.properties.uuid).toMatchObject({ not: {} });
-    expect(doc.components.schemas.ConcurrencyLimitRequest.properties.limit).toMatchObject({ type: 'integer', minimum: 0, maximum: 1_000_000 });
+    expect(doc.components.schemas.ConcurrencyLimitRequest.properties.limit.anyOf).toEqual([
+      { type: 'integer', minimum: 0, maximum: 1_000_000 },
+      { type: 'string', pattern: '^[0-9]{1,7}$' },
+    ]);
+    // The tenants dialect reads the same bodies, ignoring what it does not know.
+    expect(Object.keys(doc.components.schemas.TenantUpdateCustomerRequest.properties)).toEqual(['profile', 'active', 'billingPlan']);
+    expect(doc.components.schemas.TenantUpdateCustomerRequest.additionalProperties).toBeUndefined();
+    expect(doc.components.schemas.UpdateCustomerRequest.additionalProperties).toBe(false);
   });
 
   it('agrees with the router on which bodies have the right shape', async () => {
     const schema = client.ajv.compile({ $ref: 'openapi.json#/components/schemas/ConcurrencyLimitRequest' });
-    const cases = [{ limit: 5 }, { value: 5 }, {}, { limit: 5, value: 5 }, { limit: '5' }, { limit: -1 }, { limit: 5, x: 1 }, { limit: 1_000_000 }];
+    const cases = [{ limit: 5 }, { value: 5 }, {}, { limit: 5, value: 5 }, { limit: '5' }, { limit: '5x' }, { limit: -1 }, { limit: 5, x: 1 }, { limit: 1_000_000 }];
     for (const body of cases) {
       const c = await t.customer();
       const res = await client.rest('PUT', '/customers/self/concurrency-limit', { key: c.key, body });

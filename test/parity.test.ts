@@ -27,7 +27,7 @@ type Outcome = { ok: true } | { ok: false; code: string; status: number };
 
 const seconds = (iso: string | null) => (iso === null ? null : `${iso.slice(0, 19)}Z`);
 
-const FIELDS = `id uuid name active createdAt modifiedAt lastActivity profile billingPlan
+const FIELDS = `id uuid name active createdAt modifiedAt lastActivity profile billingPlan deletedAt
   settings { values items { name value createdAt modifiedAt } }
   concurrencyLimit { limit }
   apiKeys { id keyId name type active createdAt modifiedAt lastUsedAt }`;
@@ -49,6 +49,7 @@ async function viaGraphQL(key: string, customer: string) {
       settings: g.settings.values,
       lastActivity: seconds(g.lastActivity),
       billingPlan: g.billingPlan,
+      deletedAt: seconds(g.deletedAt),
     },
     settings: g.settings.items.map((s: any) => ({ ...s, createdAt: seconds(s.createdAt), modifiedAt: seconds(s.modifiedAt) })),
     concurrencyLimit: g.concurrencyLimit,
@@ -130,10 +131,10 @@ const steps: Step[] = [
     gql: (h) => gqlOutcome(t.gql(h.key, 'mutation { setCustomerSetting(name: "concurrency-limit", value: 0) { id } }')),
   },
   {
-    name: 'replace the profile',
+    name: 'merge into the profile',
     rest: (h) => restOutcome(rest('PATCH', '/customers/self', { key: h.key, body: { profile: { 'contact-name': 'Ada', tags: ['a', 1, null] } } })),
     gql: (h) =>
-      gqlOutcome(t.gql(h.key, 'mutation($p: JSONObject!) { updateCustomerProfile(profile: $p) { id } }', { p: { 'contact-name': 'Ada', tags: ['a', 1, null] } })),
+      gqlOutcome(t.gql(h.key, 'mutation($p: JSONObject!) { mergeCustomerProfile(patch: $p) { id } }', { p: { 'contact-name': 'Ada', tags: ['a', 1, null] } })),
   },
   {
     name: 'the operator deactivates the customer and sets a plan',
@@ -200,6 +201,16 @@ const steps: Step[] = [
     gql: (h) => gqlOutcome(t.gql(h.key, `mutation { revokeApiKey(keyId: "${h.memo.keyId}") { keyId } }`)),
   },
   {
+    name: 'issue another key',
+    rest: (h) => restOutcome(rest('POST', '/customers/self/apikeys', { key: h.key, body: { name: 'ops' } })),
+    gql: (h) => gqlOutcome(t.gql(h.key, 'mutation { createApiKey(name: "ops") { apiKey { keyId } } }')),
+  },
+  {
+    name: 'suspend it, naming it by its name',
+    rest: (h) => restOutcome(rest('PATCH', '/customers/self/apikeys/ops', { key: h.key, body: { active: false } })),
+    gql: (h) => gqlOutcome(t.gql(h.key, 'mutation { updateApiKey(key: "ops", input: { active: false }) { keyId } }')),
+  },
+  {
     name: 'revoke a key the customer does not have',
     rest: (h) => restOutcome(rest('DELETE', '/customers/self/apikeys/key_none', { key: h.key })),
     gql: (h) => gqlOutcome(t.gql(h.key, 'mutation { revokeApiKey(keyId: "key_none") { keyId } }')),
@@ -263,12 +274,18 @@ describe('REST and GraphQL parity', () => {
     for (const step of steps) await step.rest(h);
     const state = await agree(h);
     expect(comparable(state)).toEqual({
-      customer: { profile: { 'contact-name': 'Ada', tags: ['a', 1, null] }, active: true, settings: {}, billingPlan: null },
+      // Merged into the profile it was registered with.
+      customer: {
+        profile: { 'contact-name': 'Ada', 'contact-email': 'grace@example.com', tags: ['a', 1, null] },
+        active: true,
+        settings: {},
+        billingPlan: null,
+      },
       settings: [],
       concurrencyLimit: null,
       apiKeys: [
         { name: 'first', type: 'customer', active: true },
-        { name: 'ci', type: 'customer', active: false },
+        { name: 'ops', type: 'customer', active: false },
       ],
     });
   });

@@ -16,7 +16,7 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
-const CUSTOMER_FIELDS = ['name', 'uuid', 'id', 'profile', 'active', 'createdAt', 'modifiedAt', 'settings', 'lastActivity', 'billingPlan'];
+const CUSTOMER_FIELDS = ['name', 'uuid', 'id', 'profile', 'active', 'createdAt', 'modifiedAt', 'settings', 'lastActivity', 'billingPlan', 'deletedAt'];
 
 function expectError(res: RestResult, status: number, code: string, message?: RegExp | string) {
   expect(res.status, JSON.stringify(res.body)).toBe(status);
@@ -87,14 +87,16 @@ describe('GET /customers/{customer}', () => {
 });
 
 describe('PATCH /customers/{customer}', () => {
-  it('lets the owner replace its profile as a whole', async () => {
+  it('lets the owner merge into its profile: members named change, null removes, the others stay', async () => {
     const c = await t.customer();
     const first = await rest('PATCH', '/customers/self', { key: c.key, body: { profile: { 'contact-name': 'Ada', 'contact-email': 'ada@example.com' } } });
     expect(first.status).toBe(200);
     expect(Object.keys(first.body)).toEqual(CUSTOMER_FIELDS);
     expect(first.body.profile).toEqual({ 'contact-name': 'Ada', 'contact-email': 'ada@example.com' });
-    const second = await rest('PATCH', `/customers/${c.uuid}`, { key: c.key, body: { profile: { note: 'x' } } });
-    expect(second.body.profile).toEqual({ note: 'x' });
+    const second = await rest('PATCH', `/customers/${c.uuid}`, { key: c.key, body: { profile: { note: 'x', 'contact-email': null } } });
+    expect(second.body.profile).toEqual({ 'contact-name': 'Ada', note: 'x' });
+    const emptied = await rest('PATCH', '/customers/self', { key: c.key, body: { profile: null } });
+    expect(emptied.body.profile).toEqual({});
   });
 
   it('lets a system key set active and billingPlan (and null removes the plan)', async () => {
@@ -208,7 +210,7 @@ describe('GET /customers', () => {
       if (path) expect(res.body).toHaveLength(2);
       pages++;
     }
-    const all = (await t.database.prisma.customer.findMany({ orderBy: { id: 'asc' }, select: { id: true } })).map((c) => c.id);
+    const all = (await t.database.prisma.customer.findMany({ where: { deletedAt: null }, orderBy: { id: 'asc' }, select: { id: true } })).map((c) => c.id);
     expect(ids).toEqual(all);
     expect(pages).toBe(Math.ceil(all.length / 2));
   });
@@ -312,7 +314,7 @@ describe('settings', () => {
   it.each([
     ['an unknown setting', { name: 'colour', value: 'blue' }, /"colour".*concurrency-limit/],
     ['a value out of range', { name: 'concurrency-limit', value: 1_000_001 }, /concurrency-limit.*an integer from 0 to 1000000/],
-    ['a string value', { name: 'concurrency-limit', value: '5' }, /concurrency-limit.*an integer from 0 to 1000000/],
+    ['a string value', { name: 'concurrency-limit', value: 'five' }, /concurrency-limit.*an integer from 0 to 1000000/],
     ['a null value', { name: 'concurrency-limit', value: null }, /concurrency-limit/],
     ['no value', { name: 'concurrency-limit' }, /value: is required/],
     ['no name', { value: 5 }, /name/],
@@ -366,7 +368,7 @@ describe('concurrency limit', () => {
   it.each([
     [{}, /one of the two/],
     [{ limit: 5, value: 5 }, /one of the two/],
-    [{ limit: '5' }, /limit/],
+    [{ limit: 'five' }, /limit/],
     [{ limit: 5.5 }, /limit/],
     [{ limit: -1 }, /concurrency-limit.*an integer from 0 to 1000000.*-1/],
     [{ limit: 1_000_001 }, /concurrency-limit.*an integer from 0 to 1000000/],
@@ -384,7 +386,7 @@ describe('concurrency limit', () => {
 });
 
 describe('API keys', () => {
-  it('issues a key (201, secret once, no-store), lists keys without secrets, revokes (204) so it is refused', async () => {
+  it('issues a key (201, secret once, no-store), lists keys without secrets, deletes it (204) so it is refused and unlisted', async () => {
     const c = await t.customer();
     const created = await rest('POST', '/customers/self/apikeys', { key: c.key, body: { name: 'deploy' } });
     expect(created.status).toBe(201);
@@ -403,9 +405,10 @@ describe('API keys', () => {
     expect((await rest('DELETE', `/customers/self/apikeys/${created.body.keyId}`, { key: c.key })).status).toBe(204);
     expectError(await rest('GET', '/customers/self', { key: secret }), 401, 'UNAUTHENTICATED');
     const after = await rest('GET', `/customers/${c.uuid}/apikeys`, { key: t.systemKey });
-    expect(after.body.find((k: { keyId: string }) => k.keyId === created.body.keyId).active).toBe(false);
-    // Revoking a revoked key again is still 204; a key the customer does not have is 404.
-    expect((await rest('DELETE', `/customers/self/apikeys/${created.body.keyId}`, { key: c.key })).status).toBe(204);
+    expect(after.body.find((k: { keyId: string }) => k.keyId === created.body.keyId)).toBeUndefined();
+    // The row stays, marked deleted; deleting it again is 404, as is a key the customer does not have.
+    expect((await t.database.prisma.apiKey.findUniqueOrThrow({ where: { keyId: created.body.keyId } })).deletedAt).toBeInstanceOf(Date);
+    expectError(await rest('DELETE', `/customers/self/apikeys/${created.body.keyId}`, { key: c.key }), 404, 'NOT_FOUND');
     expectError(await rest('DELETE', '/customers/self/apikeys/key_nope', { key: c.key }), 404, 'NOT_FOUND', /key_nope/);
   });
 
@@ -441,12 +444,13 @@ describe('the router itself', () => {
 
   it('answers a method a path does not serve with 405 and Allow', async () => {
     const cases: [string, string, string][] = [
-      ['PUT', '/customers/self', 'GET, HEAD, PATCH'],
       ['DELETE', '/customers', 'GET, HEAD, POST'],
       ['PATCH', '/customers/self/settings', 'GET, HEAD, POST'],
       ['POST', '/customers/self/settings/x', 'GET, HEAD, PUT, DELETE'],
       ['POST', '/customers/self/concurrency-limit', 'GET, HEAD, PUT, DELETE'],
-      ['GET', '/customers/self/apikeys/key_x', 'DELETE'],
+      ['PUT', '/customers/self/apikeys/key_x', 'GET, HEAD, PATCH, DELETE'],
+      ['PUT', '/tenants/self/keys/key_x', 'GET, HEAD, PATCH, DELETE'],
+      ['PUT', '/customers/self', 'GET, HEAD, PATCH, DELETE'],
       ['POST', '/health', 'GET, HEAD'],
       ['OPTIONS', '/customers', 'GET, HEAD, POST'],
     ];

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { RequestContext } from '../context.js';
 import type { Db } from '../db/database.js';
 import type { ApiKey } from '../generated/prisma/client.js';
-import { notFound } from '../errors.js';
+import { conflict, notFound } from '../errors.js';
 import { resolveCustomer } from '../customers/service.js';
 import { parseInput } from '../customers/validation.js';
 import { generateKeyId, generateSecret, hashSecret } from './keys.js';
@@ -12,12 +12,21 @@ export type { ApiKey };
 /** A key as it is returned when created: the only time its secret is shown. */
 export type CreatedApiKey = ApiKey & { secret: string };
 
-export const createApiKeyInput = z.strictObject({
-  name: z
-    .string()
-    .min(1)
-    .max(128)
-    .refine((s) => s.isWellFormed() && !/\p{Cc}/u.test(s), 'must be text without control characters'),
+const keyName = z
+  .string()
+  .min(1)
+  .max(128)
+  .refine((s) => s.isWellFormed() && !/\p{Cc}/u.test(s), 'must be text without control characters')
+  .meta({ description: 'A label for the key, 1 to 128 characters without control characters.' });
+
+export const createApiKeyInput = z.strictObject({ name: keyName });
+
+export const updateApiKeyInput = z.strictObject({
+  name: keyName.optional().meta({ description: 'A new label for the key.' }),
+  active: z
+    .boolean()
+    .optional()
+    .meta({ description: 'false suspends the key (refused with 401 until made active again); true resumes it.' }),
 });
 
 export async function listApiKeys(ctx: RequestContext, identifier: string): Promise<ApiKey[]> {
@@ -33,16 +42,53 @@ export async function createApiKey(ctx: RequestContext, identifier: string, inpu
   return created;
 }
 
-/** Revokes a key of the customer (it stays listed, inactive); 404 when it has no such key. */
-export async function revokeApiKey(ctx: RequestContext, identifier: string, keyId: string): Promise<ApiKey> {
+const DIGITS = /^[0-9]+$/;
+
+/**
+ * The live key of the customer that `ref` names: its `keyId`, else its numeric `id`, else its
+ * `name` when exactly one live key of the customer has that name (two or more: 409). Deleted keys
+ * are never found; keys of other customers neither (404, the same as a key that does not exist).
+ */
+export async function resolveApiKey(ctx: RequestContext, identifier: string, ref: string): Promise<ApiKey> {
   const customer = await resolveCustomer(ctx, identifier);
-  // A keyId with NUL (which PostgreSQL refuses as text) names no key; it is not looked up.
-  const key = keyId.includes('\u0000') ? null : await ctx.db.apiKey.findFirst({ where: { keyId, customerId: customer.id } });
-  if (!key) throw notFound(`The customer has no API key "${keyId}"`);
-  const revoked = key.active ? await ctx.db.apiKey.update({ where: { id: key.id }, data: { active: false, modifiedAt: new Date() } }) : key;
+  const keys = await ctx.loaders.apiKeys.load(customer.id);
+  const found =
+    keys.find((k) => k.keyId === ref) ?? (DIGITS.test(ref) ? keys.find((k) => k.id === Number(ref)) : undefined);
+  if (found) return found;
+  const named = keys.filter((k) => k.name === ref);
+  if (named.length > 1) {
+    throw conflict(`The customer has ${named.length} API keys named "${ref}"; name the key by its keyId or id instead`);
+  }
+  if (named.length === 0) throw notFound(`The customer has no API key "${ref}"`);
+  return named[0]!;
+}
+
+/** Renames, suspends (`active: false`) or resumes (`active: true`) a key; answers it as changed. */
+export async function updateApiKey(ctx: RequestContext, identifier: string, ref: string, input: unknown): Promise<ApiKey> {
+  const data = parseInput(updateApiKeyInput, input);
+  const key = await resolveApiKey(ctx, identifier, ref);
+  if (data.name === undefined && data.active === undefined) return key;
+  const updated = await ctx.db.apiKey.update({
+    where: { id: key.id },
+    data: { ...(data.name !== undefined && { name: data.name }), ...(data.active !== undefined && { active: data.active }), modifiedAt: new Date() },
+  });
+  if (data.active !== undefined) ctx.authenticator.invalidateKey(key.id);
+  ctx.loaders.apiKeys.clear(key.customerId!);
+  return updated;
+}
+
+/**
+ * Deletes a key: refused for ever (at once here, within a second in every other process) and gone
+ * from every list; its row stays. Answers the key as it was before.
+ */
+export async function deleteApiKey(ctx: RequestContext, identifier: string, ref: string): Promise<ApiKey> {
+  const key = await resolveApiKey(ctx, identifier, ref);
+  // Only a live key is deleted: two concurrent deletes of one key answer one 404.
+  const { count } = await ctx.db.apiKey.updateMany({ where: { id: key.id, deletedAt: null }, data: { deletedAt: new Date() } });
   ctx.authenticator.invalidateKey(key.id);
-  ctx.loaders.apiKeys.clear(customer.id);
-  return revoked;
+  ctx.loaders.apiKeys.clear(key.customerId!);
+  if (count === 0) throw notFound(`The customer has no API key "${ref}"`);
+  return key;
 }
 
 /** Inserts a key; `secret` is for the ADMIN_API_KEY bootstrap, otherwise a new one is made. */
@@ -72,12 +118,12 @@ export async function bootstrapSystemKey(db: Db, adminSecret?: string): Promise<
     const secretHash = hashSecret(adminSecret);
     const existing = await db.apiKey.findUnique({ where: { secretHash } });
     if (!existing) await insertKey(db, { name: 'ADMIN_API_KEY', type: 'system', secret: adminSecret });
-    else if (!existing.active || existing.type !== 'system') {
-      await db.apiKey.update({ where: { id: existing.id }, data: { active: true, type: 'system', customerId: null } });
+    else if (!existing.active || existing.type !== 'system' || existing.deletedAt) {
+      await db.apiKey.update({ where: { id: existing.id }, data: { active: true, type: 'system', customerId: null, deletedAt: null } });
     }
     return undefined;
   }
-  const any = await db.apiKey.findFirst({ where: { type: 'system', active: true }, select: { id: true } });
+  const any = await db.apiKey.findFirst({ where: { type: 'system', active: true, deletedAt: null }, select: { id: true } });
   if (any) return undefined;
   return insertKey(db, { name: 'bootstrap', type: 'system' });
 }

@@ -94,7 +94,7 @@ export class Authenticator {
       `SELECT k.id, k.key_id AS "keyId", k.type::text AS type, k.active, k.customer_id AS "customerId",
               c.active AS "customerActive"
        FROM api_keys k LEFT JOIN customers c ON c.id = k.customer_id
-       WHERE k.secret_hash = $1`,
+       WHERE k.secret_hash = $1 AND k.deleted_at IS NULL AND c.deleted_at IS NULL`,
       [hash],
     );
     const expires = Date.now() + ttl;

@@ -1,7 +1,10 @@
 import { createHash, randomInt } from 'node:crypto';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-const SECRET_PATTERN = /^XI[A-Za-z0-9]{32}$/;
+/** A bearer secret: "XI" and 32 characters from [A-Za-z0-9]. The one place the pattern is written. */
+export const SECRET_PATTERN = /^XI[A-Za-z0-9]{32}$/;
+/** The same, anywhere in a text (log lines and error messages mask it). */
+export const SECRET_IN_TEXT = new RegExp(SECRET_PATTERN.source.slice(1, -1), 'g');
 
 function randomString(length: number): string {
   let out = '';

@@ -5,9 +5,11 @@ import type { Customer } from '../generated/prisma/client.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { AppError, badRequest, conflict, forbidden, notFound } from '../errors.js';
 import { MAX_ID, matchesRef, nameProblem, parseCustomerRef, refKey } from './identifiers.js';
-import { jsonObject, billingPlanSchema, parseInput } from './validation.js';
+import { mergePatch } from './merge-patch.js';
+import { jsonObject, jsonProblem, billingPlanSchema, parseInput } from './validation.js';
 
 export type { Customer };
+import type { CustomerView } from '../resources/customer.js';
 
 const OTHER_CUSTOMER = 'This API key may only access its own customer';
 
@@ -64,12 +66,28 @@ export async function listCustomers(ctx: RequestContext, input: z.input<typeof l
   requireSystem(ctx, 'list customers');
   const { limit, after, before, inverted } = parseInput(listCustomersInput, input);
   const rows = await ctx.db.customer.findMany({
-    where: { id: { ...(after !== undefined && { gt: after }), ...(before !== undefined && { lt: before }) } },
+    where: { deletedAt: null, id: { ...(after !== undefined && { gt: after }), ...(before !== undefined && { lt: before }) } },
     orderBy: { id: inverted ? 'desc' : 'asc' },
     take: limit,
   });
   for (const row of rows) ctx.loaders.primeCustomer(row);
   return inverted ? rows.reverse() : rows;
+}
+
+/**
+ * Every customer in id order, a batch at a time, each with its settings: `GET /tenants` without a
+ * limit streams them all, holding one batch in memory however many there are. System keys only.
+ */
+export async function* allCustomers(ctx: RequestContext, batchSize = 500): AsyncGenerator<CustomerView[]> {
+  requireSystem(ctx, 'list customers');
+  let after = 0;
+  for (;;) {
+    const batch = await ctx.loaders.customerPage(after, batchSize);
+    if (batch.length === 0) return;
+    yield batch;
+    if (batch.length < batchSize) return;
+    after = batch.at(-1)!.id;
+  }
 }
 
 /** A page of customers as a plain list is asked for: its size and the id it starts after. */
@@ -96,10 +114,14 @@ const customerName = z.string().superRefine((name, issue) => {
 });
 
 export const createCustomerInput = z.strictObject({
-  name: customerName,
-  profile: jsonObject.optional(),
-  billingPlan: billingPlanSchema.optional(),
-  active: z.boolean().optional(),
+  name: customerName.meta({
+    description: 'Unique; 1 to 128 characters without control characters; not `self`, all digits or UUID-shaped.',
+  }),
+  profile: jsonObject.optional().meta({ description: 'Customer-managed metadata; `{}` when left out.' }),
+  billingPlan: billingPlanSchema
+    .optional()
+    .meta({ description: 'The operator\'s plan; `concurrency` in it (an integer) is the hard cap on concurrent calls.' }),
+  active: z.boolean().optional().meta({ description: 'true when left out; an inactive customer\'s keys are refused (403).' }),
 });
 
 export async function createCustomer(ctx: RequestContext, input: unknown): Promise<Customer> {
@@ -125,14 +147,17 @@ export async function createCustomer(ctx: RequestContext, input: unknown): Promi
   }
 }
 
-const READ_ONLY_FIELDS = ['id', 'uuid', 'name', 'createdAt', 'modifiedAt', 'lastActivity', 'settings'] as const;
+const READ_ONLY_FIELDS = ['id', 'uuid', 'name', 'createdAt', 'modifiedAt', 'lastActivity', 'settings', 'deletedAt'] as const;
 
 /**
  * A partial update as any door sends it. The fields nobody may change are named in the schema so
  * that they are refused by name ("uuid: is read-only"), not as unknown fields.
  */
 export const updateCustomerInput = z.strictObject({
-  profile: jsonObject.optional().meta({ description: 'Replaces the whole profile.' }),
+  profile: jsonObject
+    .nullable()
+    .optional()
+    .meta({ description: 'Merged into the stored profile (JSON Merge Patch, RFC 7396): a member set to null is removed, an object merges member by member, anything else replaces. null empties the profile.' }),
   active: z.boolean().optional().meta({ description: 'System keys only.' }),
   billingPlan: billingPlanSchema.optional().meta({ description: 'System keys only; null removes the plan.' }),
   ...Object.fromEntries(
@@ -144,14 +169,24 @@ export const updateCustomerInput = z.strictObject({
 });
 const OPERATOR_FIELDS = ['active', 'billingPlan'] as const;
 
+/** How an update's `profile` applies: merged into the stored one (REST PATCH), or replacing it. */
+export type ProfileMode = 'merge' | 'replace';
+
 /**
- * A partial update. `profile` is replaced as a whole; `active` and `billingPlan` are the
- * operator's. Fields nobody may change, or that the caller may not, are refused by name.
+ * A partial update. `profile` is merged (RFC 7396) or replaced as `mode` says; `active` and
+ * `billingPlan` are the operator's. Fields nobody may change, or that the caller may not, are
+ * refused by name. The merge reads the profile under the customer's row lock (writeCustomer), so
+ * concurrent patches of different members all survive.
  */
-export async function updateCustomer(ctx: RequestContext, identifier: string, input: unknown): Promise<Customer> {
+export async function updateCustomer(
+  ctx: RequestContext,
+  identifier: string,
+  input: unknown,
+  mode: ProfileMode = 'merge',
+): Promise<Customer> {
   const customer = await resolveCustomer(ctx, identifier);
   const data = parseInput(updateCustomerInput, input) as {
-    profile?: z.output<typeof jsonObject>;
+    profile?: z.output<typeof jsonObject> | null;
     active?: boolean;
     billingPlan?: z.output<typeof billingPlanSchema>;
   };
@@ -159,25 +194,59 @@ export async function updateCustomer(ctx: RequestContext, identifier: string, in
     const operatorOnly = OPERATOR_FIELDS.filter((field) => data[field] !== undefined);
     if (operatorOnly.length) throw forbidden(`Only a system key may change: ${operatorOnly.join(', ')}`);
   }
-  const row = await writeCustomer(ctx, customer.id, (tx) =>
-    tx.customer.update({
+  if (mode === 'replace' && data.profile === null) throw badRequest('profile: must be a JSON object');
+  const row = await writeCustomer(ctx, customer.id, (tx, locked) => {
+    let profile: Prisma.InputJsonObject | undefined;
+    if (data.profile !== undefined) {
+      // RFC 7396 on the customer: `"profile": null` removes the profile, which for us is the empty one.
+      const next = data.profile === null ? {} : mode === 'merge' ? mergePatch(locked.profile, data.profile) : data.profile;
+      profile = next as Prisma.InputJsonObject;
+      // The merged profile obeys the same limits as one sent whole.
+      const problem = jsonProblem(profile) ?? jsonObject.safeParse(profile).error?.issues[0]?.message;
+      if (problem) throw badRequest(`profile: after the merge, the profile ${problem}`);
+    }
+    return tx.customer.update({
       where: { id: customer.id },
       data: {
-        ...(data.profile !== undefined && { profile: data.profile as Prisma.InputJsonObject }),
+        ...(profile !== undefined && { profile }),
         ...(data.active !== undefined && { active: data.active }),
         ...(data.billingPlan !== undefined && {
           billingPlan: data.billingPlan === null ? Prisma.DbNull : (data.billingPlan as Prisma.InputJsonObject),
         }),
       },
-    }),
-  );
+    });
+  });
   ctx.loaders.primeCustomer(row);
   if (data.active !== undefined) ctx.authenticator.invalidate(customer.id);
   return row;
 }
 
+/** Replaces the profile as a whole (GraphQL updateCustomerProfile). */
 export async function updateCustomerProfile(ctx: RequestContext, identifier: string, profile: unknown): Promise<Customer> {
-  return updateCustomer(ctx, identifier, { profile });
+  return updateCustomer(ctx, identifier, { profile }, 'replace');
+}
+
+/** Merges a JSON Merge Patch into the profile (GraphQL mergeCustomerProfile, REST PATCH). */
+export async function mergeCustomerProfile(ctx: RequestContext, identifier: string, patch: unknown): Promise<Customer> {
+  return updateCustomer(ctx, identifier, { profile: patch }, 'merge');
+}
+
+/**
+ * Deletes a customer (operator only): from now on it is 404 to every read and its keys are refused
+ * (401) in every process (the auth change feed carries `deleted_at`); its rows stay and its name
+ * stays taken. Answers the customer as it was just before, and the time of the deletion.
+ */
+export async function deleteCustomer(ctx: RequestContext, identifier: string): Promise<{ before: Customer; deleted: Customer }> {
+  requireSystem(ctx, 'delete customers');
+  const customer = await resolveCustomer(ctx, identifier);
+  const before = { ...customer };
+  const deleted = await writeCustomer(ctx, customer.id, (tx, locked) =>
+    tx.customer.update({ where: { id: customer.id }, data: { deletedAt: locked.modifiedAt } }),
+  );
+  ctx.authenticator.invalidate(customer.id);
+  for (const key of [`id:${customer.id}`, `uuid:${customer.uuid}`, `name:${customer.name}`]) ctx.loaders.customer.clear(key).prime(key, null);
+  ctx.loaders.apiKeys.clear(customer.id);
+  return { before, deleted };
 }
 
 /**
@@ -223,9 +292,9 @@ export function writeCustomer<T>(
 export async function touchCustomer(tx: Prisma.TransactionClient, customerId: number): Promise<Customer> {
   const rows = await tx.$queryRaw<Customer[]>`
     UPDATE customers SET modified_at = GREATEST(modified_at + interval '1 millisecond', clock_timestamp())
-    WHERE id = ${customerId}
+    WHERE id = ${customerId} AND deleted_at IS NULL
     RETURNING id, uuid::text AS uuid, name, active, profile, billing_plan AS "billingPlan", created_at AS "createdAt",
-      modified_at AS "modifiedAt", last_activity AS "lastActivity"`;
+      modified_at AS "modifiedAt", last_activity AS "lastActivity", deleted_at AS "deletedAt"`;
   if (rows.length === 0) throw notFound('The customer no longer exists');
   return rows[0]!;
 }

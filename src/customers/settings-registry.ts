@@ -6,8 +6,16 @@ import { z } from 'zod';
  */
 export const settingsRegistry = {
   'concurrency-limit': {
-    schema: z.number().int().min(0).max(1_000_000),
-    accepts: 'an integer from 0 to 1000000',
+    // The platform's clients send every value as a string: "7" is the integer 7 (stored as such).
+    schema: z.union([
+      z.number().int().min(0).max(1_000_000),
+      z
+        .string()
+        .regex(/^[0-9]{1,7}$/)
+        .transform(Number)
+        .pipe(z.number().max(1_000_000)),
+    ]),
+    accepts: 'an integer from 0 to 1000000, or the same as a string of decimal digits ("7")',
     description: 'At most this many concurrent calls across all the customer\'s domains',
   },
 } as const satisfies Record<string, { schema: z.ZodType; accepts: string; description: string }>;

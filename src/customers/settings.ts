@@ -78,24 +78,29 @@ export async function setSetting(
   return written;
 }
 
-/** Removes a setting; 404 when it is not set (and then nothing changes). Answers the customer as this write left it. */
+/**
+ * Removes a setting; 404 when it is not set (and then nothing changes). Answers the setting as it
+ * was and the customer as this write left it.
+ */
 export async function removeSetting(
   ctx: RequestContext,
   identifier: string,
   name: string,
   missing = notSet(name),
-): Promise<Customer> {
+): Promise<{ removed: Setting; customer: Customer }> {
   const customer = await resolveCustomer(ctx, identifier);
   // A name no setting can have (NUL, which PostgreSQL refuses as text) is not looked up.
   if (textProblem(name)) throw notFound(missing);
-  const row = await writeCustomer(ctx, customer.id, async (tx, touched) => {
-    const { count } = await tx.setting.deleteMany({ where: { customerId: customer.id, name } });
+  const written = await writeCustomer(ctx, customer.id, async (tx, touched) => {
+    // Read under the customer's row lock (writeCustomer), so the setting cannot change meanwhile.
+    const removed = await tx.setting.findUnique({ where: { customerId_name: { customerId: customer.id, name } } });
     // Throwing rolls back the modifiedAt change made by writeCustomer.
-    if (count === 0) throw notFound(missing);
-    return touched;
+    if (!removed) throw notFound(missing);
+    await tx.setting.delete({ where: { id: removed.id } });
+    return { removed, customer: touched };
   });
   forget(ctx, customer);
-  return row;
+  return written;
 }
 
 /** The customer's own (soft) concurrency limit, or undefined when unset. */
@@ -137,8 +142,10 @@ export async function setConcurrencyLimit(
   return { limit: setting.value as number, customer };
 }
 
-export async function removeConcurrencyLimit(ctx: RequestContext, identifier: string): Promise<Customer> {
-  return removeSetting(ctx, identifier, CONCURRENCY_LIMIT, NO_CONCURRENCY_LIMIT);
+/** Removes the limit; answers the limit as it was and the customer as this write left it. */
+export async function removeConcurrencyLimit(ctx: RequestContext, identifier: string): Promise<{ limit: number; customer: Customer }> {
+  const { removed, customer } = await removeSetting(ctx, identifier, CONCURRENCY_LIMIT, NO_CONCURRENCY_LIMIT);
+  return { limit: removed.value as number, customer };
 }
 
 /** The row we hold is stale after a write: later reads in this request go to the database. */

@@ -1,18 +1,11 @@
 import { builder, customerArgs } from './builder.js';
-import { createApiKey, revokeApiKey, type CreatedApiKey } from '../auth/api-keys.js';
+import { createApiKey, deleteApiKey, updateApiKey, updateApiKeyInput, type CreatedApiKey } from '../auth/api-keys.js';
+import { apiKeyResource } from '../resources/api-key.js';
+import { resourceFields, zodInputFields } from './resource-fields.js';
 
 export const ApiKeyRef = builder.prismaObject('ApiKey', {
-  description: 'A bearer API key. Its secret is shown only once, by createApiKey.',
-  fields: (t) => ({
-    id: t.exposeInt('id'),
-    keyId: t.exposeString('keyId', { description: 'Public identifier, safe to log.' }),
-    name: t.exposeString('name'),
-    type: t.exposeString('type', { description: '`customer` or `system`.' }),
-    active: t.exposeBoolean('active', { description: 'False once revoked.' }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    modifiedAt: t.expose('modifiedAt', { type: 'DateTime' }),
-    lastUsedAt: t.expose('lastUsedAt', { type: 'DateTime', nullable: true }),
-  }),
+  description: apiKeyResource.description,
+  fields: (t) => resourceFields(t, apiKeyResource),
 });
 
 const CreatedApiKeyRef = builder.objectRef<CreatedApiKey>('CreatedApiKey').implement({
@@ -23,6 +16,14 @@ const CreatedApiKeyRef = builder.objectRef<CreatedApiKey>('CreatedApiKey').imple
   }),
 });
 
+const UpdateApiKeyInput = builder.inputType('UpdateApiKeyInput', {
+  description: 'Fields left out are unchanged.',
+  fields: (t) => zodInputFields(t, updateApiKeyInput),
+});
+
+/** How a key is named in arguments, as in REST paths. */
+const KEY_REF = 'The key: its `keyId`, its numeric `id`, or its name when exactly one live key of the customer has it.';
+
 builder.mutationFields((t) => ({
   createApiKey: t.field({
     type: CreatedApiKeyRef,
@@ -30,10 +31,21 @@ builder.mutationFields((t) => ({
     args: { ...customerArgs, name: t.arg.string({ required: true }) },
     resolve: (_root, { customer, name }, ctx) => createApiKey(ctx, String(customer), { name }),
   }),
+  updateApiKey: t.field({
+    type: ApiKeyRef,
+    description:
+      'Renames a key, or suspends (`active: false`) or resumes (`active: true`) it. A suspended key is refused at ' +
+      'once on this process and within a second on every other one.',
+    args: { ...customerArgs, key: t.arg.string({ required: true, description: KEY_REF }), input: t.arg({ type: UpdateApiKeyInput, required: true }) },
+    resolve: (_root, { customer, key, input }, ctx) =>
+      updateApiKey(ctx, String(customer), key, Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined && v !== null))),
+  }),
   revokeApiKey: t.field({
     type: ApiKeyRef,
-    description: 'Revokes a key of the customer; it stops working at once on this process, within a second elsewhere.',
-    args: { ...customerArgs, keyId: t.arg.string({ required: true }) },
-    resolve: (_root, { customer, keyId }, ctx) => revokeApiKey(ctx, String(customer), keyId),
+    description:
+      'Deletes a key: refused for ever (at once on this process, within a second on every other one) and gone from ' +
+      'every list. Answers the key as it was.',
+    args: { ...customerArgs, keyId: t.arg.string({ required: true, description: KEY_REF }) },
+    resolve: (_root, { customer, keyId }, ctx) => deleteApiKey(ctx, String(customer), keyId),
   }),
 }));

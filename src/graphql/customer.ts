@@ -2,40 +2,27 @@ import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@poth
 import { builder } from './builder.js';
 import {
   createCustomer,
+  createCustomerInput,
   currentCustomer,
+  deleteCustomer,
   listCustomers,
+  mergeCustomerProfile,
   resolveCustomer,
   updateCustomer,
+  updateCustomerInput,
   updateCustomerProfile,
 } from '../customers/service.js';
+import { customerResource } from '../resources/customer.js';
+import { resourceFields, zodInputFields } from './resource-fields.js';
 import { effectiveConcurrencyLimit, getConcurrencyLimit, hardCap, listSettings } from '../customers/settings.js';
 import { ApiKeyRef } from './api-key.js';
 import { ConcurrencyLimitRef, SettingsRef } from './settings.js';
 
 export const CustomerRef = builder.prismaObject('Customer', {
-  description: 'A customer (tenant) account.',
+  description: customerResource.description,
   fields: (t) => ({
-    id: t.exposeInt('id', { description: 'Database id; also accepted wherever a customer is named.' }),
-    uuid: t.expose('uuid', { type: 'UUID' }),
-    name: t.exposeString('name'),
-    active: t.exposeBoolean('active'),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    modifiedAt: t.expose('modifiedAt', {
-      type: 'DateTime',
-      description: 'Moves on every change to the customer, its profile or its settings.',
-    }),
-    lastActivity: t.expose('lastActivity', {
-      type: 'DateTime',
-      nullable: true,
-      description: 'Last authenticated request by one of its keys; written in batches, so it may lag a few seconds.',
-    }),
-    profile: t.field({ type: 'JSONObject', resolve: (c) => c.profile as object }),
-    billingPlan: t.field({
-      type: 'JSONObject',
-      nullable: true,
-      description: 'Set by the operator; `concurrency` in it is the hard cap on concurrent calls.',
-      resolve: (c) => (c.billingPlan as object | null) ?? null,
-    }),
+    // The fields REST shows too, described once (src/resources/customer.ts); GraphQL's own below.
+    ...resourceFields(t, customerResource),
     settings: t.field({ type: SettingsRef, resolve: (c, _args, ctx) => listSettings(ctx, c) }),
     concurrencyLimit: t.field({
       type: ConcurrencyLimitRef,
@@ -96,21 +83,12 @@ function cursorId(cursor: string | undefined): number | undefined {
 }
 
 const CreateCustomerInput = builder.inputType('CreateCustomerInput', {
-  fields: (t) => ({
-    name: t.string({ required: true }),
-    profile: t.field({ type: 'JSONObject' }),
-    billingPlan: t.field({ type: 'JSONObject' }),
-    active: t.boolean(),
-  }),
+  fields: (t) => zodInputFields(t, createCustomerInput),
 });
 
 const UpdateCustomerInput = builder.inputType('UpdateCustomerInput', {
   description: 'Fields left out are unchanged; `billingPlan: null` removes the plan.',
-  fields: (t) => ({
-    active: t.boolean(),
-    billingPlan: t.field({ type: 'JSONObject' }),
-    profile: t.field({ type: 'JSONObject' }),
-  }),
+  fields: (t) => zodInputFields(t, updateCustomerInput),
 });
 
 /** GraphQL sends explicit nulls for omitted nullable input fields only when written; keep "absent" absent. */
@@ -127,7 +105,8 @@ builder.mutationFields((t) => ({
   }),
   updateCustomer: t.field({
     type: CustomerRef,
-    description: 'Changes `active`, `billingPlan` or `profile` (system keys only for the first two).',
+    description:
+      'Changes `active`, `billingPlan` (system keys only) or `profile` (merged, as mergeCustomerProfile does).',
     args: {
       customer: t.arg({ type: 'ID', required: true }),
       input: t.arg({ type: UpdateCustomerInput, required: true }),
@@ -142,5 +121,24 @@ builder.mutationFields((t) => ({
       profile: t.arg({ type: 'JSONObject', required: true }),
     },
     resolve: (_root, { customer, profile }, ctx) => updateCustomerProfile(ctx, String(customer), profile),
+  }),
+  mergeCustomerProfile: t.field({
+    type: CustomerRef,
+    description:
+      'Merges a JSON Merge Patch (RFC 7396) into the profile, as REST PATCH does: a member set to null is removed, ' +
+      'an object merges member by member, anything else replaces; members the patch does not name are kept.',
+    args: {
+      customer: t.arg({ type: 'ID', required: true, defaultValue: 'self', description: '"self", a UUID, an id or a name' }),
+      patch: t.arg({ type: 'JSONObject', required: true, description: 'The merge patch of the profile.' }),
+    },
+    resolve: (_root, { customer, patch }, ctx) => mergeCustomerProfile(ctx, String(customer), patch),
+  }),
+  deleteCustomer: t.field({
+    type: CustomerRef,
+    description:
+      'Deletes a customer (system keys only): from then on it is not found by any read, its keys are refused, its ' +
+      'data is kept and its name stays taken. Answers the customer as the deletion left it (`deletedAt` set).',
+    args: { customer: t.arg({ type: 'ID', required: true, description: 'A UUID, an id or a name' }) },
+    resolve: async (_root, { customer }, ctx) => (await deleteCustomer(ctx, String(customer))).deleted,
   }),
 }));

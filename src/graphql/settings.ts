@@ -9,15 +9,12 @@ import {
 } from '../customers/settings.js';
 import { CONCURRENCY_LIMIT } from '../customers/settings-registry.js';
 import { CustomerRef } from './customer.js';
+import { settingResource } from '../resources/setting.js';
+import { resourceFields } from './resource-fields.js';
 
 export const SettingRef = builder.prismaObject('Setting', {
-  description: 'A named value owned by a customer.',
-  fields: (t) => ({
-    name: t.exposeString('name'),
-    value: t.expose('value', { type: 'JSON' }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    modifiedAt: t.expose('modifiedAt', { type: 'DateTime' }),
-  }),
+  description: settingResource.description,
+  fields: (t) => resourceFields(t, settingResource),
 });
 
 export const SettingsRef = builder.objectRef<Setting[]>('Settings').implement({
@@ -61,7 +58,7 @@ builder.mutationFields((t) => ({
     type: CustomerRef,
     description: 'Removes a setting; NOT_FOUND when it is not set.',
     args: { ...customerArgs, name: t.arg.string({ required: true }) },
-    resolve: (_root, { customer, name }, ctx) => removeSetting(ctx, String(customer), name),
+    resolve: async (_root, { customer, name }, ctx) => (await removeSetting(ctx, String(customer), name)).customer,
   }),
   setConcurrencyLimit: t.field({
     type: CustomerRef,
@@ -73,6 +70,6 @@ builder.mutationFields((t) => ({
     type: CustomerRef,
     description: 'Removes the concurrency limit; NOT_FOUND when none is set.',
     args: customerArgs,
-    resolve: (_root, { customer }, ctx) => removeConcurrencyLimit(ctx, String(customer)),
+    resolve: async (_root, { customer }, ctx) => (await removeConcurrencyLimit(ctx, String(customer))).customer,
   }),
 }));

@@ -7,11 +7,20 @@ import type { ErrorJson } from './schemas.js';
  */
 export class Reply {
   constructor(
-    readonly init: { status?: number; headers?: Record<string, string>; json?: unknown; text?: string },
+    readonly init: {
+      status?: number;
+      headers?: Record<string, string>;
+      json?: unknown;
+      text?: string;
+      /** JSON text sent as it is produced (a long list), so the whole never sits in memory. */
+      stream?: AsyncIterable<string>;
+    },
   ) {}
 }
 
 export const JSON_TYPE = 'application/json; charset=utf-8';
+/** RFC 7396's media type, which PATCH bodies may be sent as. */
+export const MERGE_PATCH_TYPE = 'application/merge-patch+json';
 
 /** The error envelope of the platform: `{"status": false, "code", "message"}`. */
 export function errorReply(error: AppError): Reply {
@@ -31,11 +40,16 @@ export const unsupportedCharset = () =>
  * `application/json` (UTF-8) is 415; bytes that are not UTF-8, text that is not JSON, or JSON that
  * is not an object, are 400. A key given twice keeps its last value (JSON.parse).
  */
-export async function readJsonObject(request: Request, maxBytes: number): Promise<Record<string, unknown>> {
+export async function readJsonObject(
+  request: Request,
+  maxBytes: number,
+  otherTypes: readonly string[] = [],
+): Promise<Record<string, unknown>> {
   const bytes = await readBody(request, maxBytes);
   if (bytes.length === 0) throw badRequest('This request needs a JSON object as its body (Content-Type: application/json)');
-  if (!isJson(request.headers.get('content-type'))) {
-    throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'The request body must be JSON, sent with Content-Type: application/json');
+  if (!isJson(request.headers.get('content-type'), otherTypes)) {
+    const accepted = ['application/json', ...otherTypes].join(' or ');
+    throw new AppError('UNSUPPORTED_MEDIA_TYPE', `The request body must be JSON, sent with Content-Type: ${accepted}`);
   }
   const text = decodeUtf8(bytes);
   let value: unknown;
@@ -66,11 +80,11 @@ export function isUtf8Charset(contentType: string | null): boolean {
   return params.every((param) => !param.startsWith('charset=') || /^charset="?utf-8"?$/.test(param));
 }
 
-/** `application/json`, with no charset or a UTF-8 one. */
-function isJson(contentType: string | null): boolean {
+/** `application/json` (or one of `otherTypes`), with no charset or a UTF-8 one. */
+function isJson(contentType: string | null, otherTypes: readonly string[]): boolean {
   if (!contentType) return false;
-  const [type, ...params] = contentType.split(';').map((part) => part.trim().toLowerCase());
-  if (type !== 'application/json') return false;
+  const [type = '', ...params] = contentType.split(';').map((part) => part.trim().toLowerCase());
+  if (type !== 'application/json' && !otherTypes.includes(type)) return false;
   return params.every((param) => !param.startsWith('charset=') || /^charset="?utf-8"?$/.test(param));
 }
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { statusOf, type ErrorCode } from '../errors.js';
 import { configDefaults } from '../config.js';
-import type { Route } from './routes.js';
+import { TAGS, type Route } from './routes.js';
 import { components, errorJson } from './schemas.js';
 
 const REF = '#/components/schemas/';
@@ -11,7 +11,9 @@ const PARAMETERS: Record<string, string> = {
     '`self` (the customer that owns the key), a UUID (any letter case), the decimal `id`, or else the exact name, ' +
     'URI-encoded (`Acme%20Corp%2FEU` is `Acme Corp/EU`); the segment is decoded once.',
   name: 'The setting name, e.g. `concurrency-limit`.',
-  keyId: 'The public identifier of the key (`keyId`).',
+  key:
+    'The key: its `keyId`, its numeric `id`, or its name when exactly one live key of the customer has that name ' +
+    '(two or more: 409). Deleted keys are never found.',
 };
 
 const ERRORS: Partial<Record<number, string>> = {
@@ -19,8 +21,8 @@ const ERRORS: Partial<Record<number, string>> = {
   401: 'UNAUTHENTICATED: missing, malformed, unknown or revoked key',
   403: "FORBIDDEN: the key may not do this, or names another customer than its own, or its customer is inactive",
   404: 'NOT_FOUND',
-  409: 'CONFLICT: the name is taken',
-  415: 'UNSUPPORTED_MEDIA_TYPE: the body is not sent as application/json',
+  409: 'CONFLICT: the name is taken, or a key name is shared by several keys',
+  415: 'UNSUPPORTED_MEDIA_TYPE: the body is not sent as application/json (or, for PATCH, application/merge-patch+json)',
   500: 'INTERNAL: an unexpected error (logged; never detailed here)',
   503: 'UNAVAILABLE: the database does not answer',
 };
@@ -37,7 +39,10 @@ same port, with the same services, rules and errors.
   not, is the same 403); a system key reaches every customer, and \`self\` with it is 400.
 - **Customer identifiers** in paths: see the \`customer\` parameter.
 - **Bodies** are JSON objects sent as \`application/json\` (UTF-8), at most ${kib(maxBodyBytes)}; unknown
-  fields are refused. When a key repeats in a body, the last one wins.
+  fields are refused (in the tenants dialect, ignored). When a key repeats in a body, the last one wins.
+- **Two dialects**: every \`/customers…\` route is also served as \`/tenants…\`, the platform's older dialect
+  that its published clients speak (tagged *Tenants (compatibility dialect)*), and key routes are served under
+  both \`/apikeys\` and \`/keys\`.
 - **Timestamps** are UTC with seconds precision: \`2020-03-29T10:26:51Z\`.
 - **Errors**: the status code and \`{"status": false, "code": "<MACHINE_CODE>", "message": "<what was wrong>"}\`,
   also for an unknown path (404 NOT_FOUND) and a method a path does not serve (405 METHOD_NOT_ALLOWED,
@@ -81,7 +86,9 @@ function errorStatuses(route: Route): number[] {
 
 /** The routes that change a customer, its profile or its settings (they answer X-Modified-At). */
 const writesCustomer = (route: Route) =>
-  route.method !== 'GET' && /^\/customers\/\{customer\}(\/settings.*|\/concurrency-limit)?$/.test(route.path);
+  (route.method === 'PATCH' || route.method === 'PUT' || (route.method === 'POST' && route.path.endsWith('/settings')) ||
+    (route.method === 'DELETE' && /\/(settings\/\{name\}|concurrency-limit)$/.test(route.path))) &&
+  /^\/(customers|tenants)\/\{customer\}(\/settings.*|\/concurrency-limit)?$/.test(route.path);
 
 function operation(route: Route, maxBodyBytes: number) {
   const parameters: unknown[] = [];
@@ -103,7 +110,7 @@ function operation(route: Route, maxBodyBytes: number) {
     success.content = { [route.media.type]: { schema: { type: route.media.type.startsWith('text/') ? 'string' : 'object' } } };
   }
   if (route.media) success.description = route.media.description;
-  if (route.path === '/customers' && route.method === 'GET') {
+  if ((route.path === '/customers' || route.path === '/tenants') && route.method === 'GET') {
     success.headers = {
       Link: { description: 'The next page, as `<...>; rel="next"`; absent on the last page.', schema: { type: 'string' } },
     };
@@ -134,7 +141,10 @@ function operation(route: Route, maxBodyBytes: number) {
     security: route.auth === 'key' ? [{ bearerAuth: [] }] : [],
     ...(parameters.length && { parameters }),
     ...(route.body && {
-      requestBody: { required: true, content: { 'application/json': { schema: ref(route.body) } } },
+      requestBody: {
+        required: true,
+        content: Object.fromEntries(['application/json', ...(route.bodyTypes ?? [])].map((type) => [type, { schema: ref(route.body!) }])),
+      },
     }),
     responses,
   };
@@ -148,7 +158,7 @@ export function openApiDocument(routes: Route[], maxBodyBytes = configDefaults.M
     openapi: '3.1.0',
     info: { title: 'Customer API gateway: REST compatibility', version: '1.0.0', description: description(maxBodyBytes) },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
-    tags: [...new Set(routes.map((r) => r.tag))].map((name) => ({ name })),
+    tags: [...new Set(routes.map((r) => r.tag))].map((name) => ({ name, description: TAGS[name] })),
     paths,
     components: {
       schemas: componentSchemas(routes),

@@ -42,7 +42,9 @@ export function useRestRouter(services: Services, logger: Logger, options: AppOp
       }
       const params = decodeParams(match.template, match.segments);
       const ctx = route.auth === 'key' ? await authenticateRequest(services, request) : undefined;
-      const body = route.body ? parseInput(route.body, await readJsonObject(request, options.MAX_BODY_BYTES)) : undefined;
+      const body = route.body
+        ? parseInput(route.body, await readJsonObject(request, options.MAX_BODY_BYTES, route.bodyTypes))
+        : undefined;
       const query = route.query ? parseInput(route.query, readQuery(url)) : undefined;
       const result = await route.handle({ request, params, body, query, ctx } as never);
       if (result instanceof Reply) return result;
@@ -71,10 +73,17 @@ export function useRestRouter(services: Services, logger: Logger, options: AppOp
 }
 
 function toResponse(ResponseClass: typeof Response, reply: Reply, head: boolean): Response {
-  const { status = 200, json, text } = reply.init;
+  const { status = 200, json, text, stream } = reply.init;
   const headers: Record<string, string> = { ...reply.init.headers };
-  let body: string | null = null;
-  if (json !== undefined) {
+  let body: string | ReadableStream<Uint8Array> | null = null;
+  if (stream) {
+    headers['content-type'] ??= JSON_TYPE;
+    if (head) {
+      void stream[Symbol.asyncIterator]().return?.();
+      return new ResponseClass(null, { status, headers });
+    }
+    body = readableOf(stream);
+  } else if (json !== undefined) {
     body = JSON.stringify(json);
     headers['content-type'] ??= JSON_TYPE;
   } else if (text !== undefined) {
@@ -83,6 +92,27 @@ function toResponse(ResponseClass: typeof Response, reply: Reply, head: boolean)
   }
   // HEAD is GET without the body.
   return new ResponseClass(head ? null : body, { status, headers });
+}
+
+/** A byte stream that pulls the next piece of text only when the client has taken the last one. */
+function readableOf(pieces: AsyncIterable<string>): ReadableStream<Uint8Array> {
+  const iterator = pieces[Symbol.asyncIterator]();
+  const encoder = new TextEncoder();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const next = await iterator.next();
+        if (next.done) controller.close();
+        else controller.enqueue(encoder.encode(next.value));
+      } catch (error) {
+        // The status line has gone: all that can be said now is that the answer is cut short.
+        controller.error(error);
+      }
+    },
+    async cancel() {
+      await iterator.return?.();
+    },
+  });
 }
 
 interface Match {

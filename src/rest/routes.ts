@@ -1,11 +1,22 @@
 import type { z } from 'zod';
-import { createApiKey, createApiKeyInput, listApiKeys, revokeApiKey } from '../auth/api-keys.js';
+import {
+  createApiKey,
+  createApiKeyInput,
+  deleteApiKey,
+  listApiKeys,
+  resolveApiKey,
+  updateApiKey,
+  updateApiKeyInput,
+} from '../auth/api-keys.js';
 import type { RequestContext, Services } from '../context.js';
 import {
+  allCustomers,
   createCustomer,
   createCustomerInput,
   type Customer,
+  deleteCustomer,
   pageCustomers,
+  requireSystem,
   resolveCustomer,
   updateCustomer,
   updateCustomerInput,
@@ -21,19 +32,21 @@ import {
   settingsObject,
 } from '../customers/settings.js';
 import { unavailable } from '../errors.js';
-import { Reply } from './http.js';
+import { apiKeyResource } from '../resources/api-key.js';
+import { customerResource, type CustomerView } from '../resources/customer.js';
+import { DIALECTS, type Dialect } from '../resources/define.js';
+import { settingResource } from '../resources/setting.js';
+import type { ApiKey, CreatedApiKey } from '../auth/api-keys.js';
+import { MERGE_PATCH_TYPE, Reply } from './http.js';
 import type { Metrics } from './metrics.js';
-import { renderApiKey, renderCreatedApiKey, renderCustomer, renderSetting } from './render.js';
 import {
-  apiKeyListJson,
   concurrencyLimitBody,
   concurrencyLimitJson,
-  createdApiKeyJson,
-  customerJson,
-  customerListJson,
+  dialectBody,
+  dialectJson,
   listCustomersQuery,
+  listTenantsQuery,
   setSettingBody,
-  settingJson,
   settingsJson,
   settingValueBody,
   readyJson,
@@ -50,7 +63,7 @@ interface RouteInfo {
   /** The path template: literal segments and `{param}` segments. */
   path: string;
   operationId: string;
-  tag: 'Customers' | 'Settings' | 'Concurrency limit' | 'API keys' | 'Service';
+  tag: Tag;
   summary: string;
   description?: string;
   /** The success status. */
@@ -61,7 +74,24 @@ interface RouteInfo {
   media?: { type: string; description: string };
   /** Error statuses this route can answer beyond those its auth, parameters and body imply. */
   errors?: number[];
+  /** The dialect of a customer route (its path family); none for the service's own routes. */
+  dialect?: Dialect;
+  /** Media types the body may be sent as besides `application/json`. */
+  bodyTypes?: string[];
 }
+
+export const TAGS = {
+  Customers: 'Customer accounts (`/customers`).',
+  Settings: "A customer's named settings.",
+  'Concurrency limit': "The customer's own (soft) limit on concurrent calls: a view of the `concurrency-limit` setting.",
+  'API keys': "A customer's bearer keys, under `/apikeys` or `/keys`.",
+  'Tenants (compatibility dialect)':
+    'The same resources in the platform\'s older *tenants* dialect, which its published clients speak: every success is 200 ' +
+    'with a body (a create answers the object, a delete the object as it was), unknown body members are ignored, and ' +
+    'objects carry `tenantId` / `updatedAt`.',
+  Service: 'Health, readiness, metrics and this document.',
+} as const;
+export type Tag = keyof typeof TAGS;
 
 export interface HandlerInput<B = unknown, Q = unknown> {
   request: Request;
@@ -121,96 +151,153 @@ const modifiedAt = (customer: Customer) => ({ 'x-modified-at': customer.modified
 
 /**
  * The REST compatibility routes: the one table the router matches and the OpenAPI document is
- * generated from. Handlers parse nothing themselves (the router did), call a service, and render.
+ * generated from. Each customer route is written once and served in both dialects (`/customers`
+ * and `/tenants`), key routes under both `/apikeys` and `/keys`. Handlers parse nothing themselves
+ * (the router did), call a service, and render through the resource descriptions.
  */
 export function createRoutes({ services, metrics, openApi }: RouteDeps): Route[] {
-  const customerAndSettings = async (ctx: RequestContext, identifier: string) => {
-    const customer = await resolveCustomer(ctx, identifier);
-    return renderCustomer(customer, await listSettings(ctx, customer));
-  };
+  const routes: Route[] = [...DIALECTS.flatMap(customerRoutes), ...serviceRoutes(services, openApi)];
+  if (metrics) routes.push(metricsRoute(metrics));
+  return routes;
+}
+
+/** The customer resources of one dialect. */
+function customerRoutes(dialect: Dialect): Route[] {
+  const tenants = dialect === 'tenants';
+  const prefix = `/${dialect}`;
+  const tag = (own: Tag): Tag => (tenants ? 'Tenants (compatibility dialect)' : own);
+  const operationId = (name: string) => (tenants ? `tenants${name[0]!.toUpperCase()}${name.slice(1)}` : name);
+  /** A create answers 201 in the customers dialect, 200 in the tenants one. */
+  const created = tenants ? 200 : 201;
+  const body = <S extends z.ZodType>(schema: S) => dialectBody(schema, dialect);
+  const json = <K extends keyof typeof dialectJson>(kind: K) => dialectJson[kind][dialect];
+  const customerJson = (view: CustomerView) => customerResource.render(view, dialect);
+  const keyJson = (key: ApiKey) => apiKeyResource.render(key, dialect);
+  const createdKeyJson = (key: CreatedApiKey) => ({ ...keyJson(key), secret: key.secret });
+  const withSettings = async (ctx: RequestContext, customer: Customer): Promise<CustomerView> => ({
+    ...customer,
+    settings: await listSettings(ctx, customer),
+  });
+  const noun = tenants ? 'tenant' : 'customer';
 
   const routes: Route[] = [
     // ---- customers ----
     keyRoute({
       method: 'GET',
-      path: '/customers',
-      operationId: 'listCustomers',
-      tag: 'Customers',
-      summary: 'List customers',
-      description:
-        'All customers in id order, a page at a time: `limit` of them (1 to 500, 50 by default) after the customer ' +
-        'whose id is `after`. The answer is a JSON array; when more customers follow, the `Link` header holds the ' +
-        'next page: `Link: </customers?limit=50&after=1234>; rel="next"`. No `Link` header: this is the last page.',
+      path: prefix,
+      operationId: operationId('listCustomers'),
+      tag: tag('Customers'),
+      summary: tenants ? 'List tenants' : 'List customers',
+      description: tenants
+        ? 'Without `limit`, every tenant in id order in one JSON array, streamed (the service holds one batch in memory, ' +
+          'however many there are). With `limit` (1 to 500), a page after the tenant whose id is `after`, with the next ' +
+          'page in the `Link` header as for `/customers`.'
+        : 'All customers in id order, a page at a time: `limit` of them (1 to 500, 50 by default) after the customer ' +
+          'whose id is `after`. The answer is a JSON array; when more customers follow, the `Link` header holds the ' +
+          'next page: `Link: </customers?limit=50&after=1234>; rel="next"`. No `Link` header: this is the last page.',
+      dialect,
       who: 'system',
-      query: listCustomersQuery,
+      query: tenants ? listTenantsQuery : listCustomersQuery,
       status: 200,
-      response: customerListJson,
+      response: json('customerList'),
       async handle({ ctx, query }) {
-        const page = await pageCustomers(ctx, query);
-        const json = await Promise.all(page.customers.map(async (c) => renderCustomer(c, await listSettings(ctx, c))));
+        const { limit, after } = query as { limit?: number; after?: number };
+        if (limit === undefined) return new Reply({ stream: await streamAll(ctx, customerJson) });
+        const page = await pageCustomers(ctx, { limit, after });
+        const list = await Promise.all(page.customers.map(async (c) => customerJson(await withSettings(ctx, c))));
         const headers: Record<string, string> = {};
-        if (page.next !== undefined) headers.link = `</customers?limit=${query.limit}&after=${page.next}>; rel="next"`;
-        return new Reply({ json, headers });
+        if (page.next !== undefined) headers.link = `<${prefix}?limit=${limit}&after=${page.next}>; rel="next"`;
+        return new Reply({ json: list, headers });
       },
     }),
     keyRoute({
       method: 'POST',
-      path: '/customers',
-      operationId: 'createCustomer',
-      tag: 'Customers',
-      summary: 'Register a customer',
-      description: 'Names are 1 to 128 characters, unique, without control characters, and may not be `self`, all digits or UUID-shaped. The `Location` header names the new customer by uuid.',
+      path: prefix,
+      operationId: operationId('createCustomer'),
+      tag: tag('Customers'),
+      summary: tenants ? 'Register a tenant' : 'Register a customer',
+      description:
+        'Names are 1 to 128 characters, unique (a deleted customer\'s name stays taken), without control characters, and ' +
+        'may not be `self`, all digits or UUID-shaped. The `Location` header names the new customer by uuid.',
+      dialect,
       who: 'system',
-      body: createCustomerInput,
-      status: 201,
-      response: customerJson,
+      body: body(createCustomerInput),
+      status: created,
+      response: json('customer'),
       errors: [409],
-      async handle({ ctx, body }) {
-        const customer = await createCustomer(ctx, body);
+      async handle({ ctx, body: input }) {
+        const customer = await createCustomer(ctx, input);
         return new Reply({
-          status: 201,
-          json: renderCustomer(customer, []),
-          headers: { location: `/customers/${customer.uuid}` },
+          status: created,
+          json: customerJson({ ...customer, settings: [] }),
+          headers: { location: `${prefix}/${customer.uuid}` },
         });
       },
     }),
     keyRoute({
       method: 'GET',
-      path: '/customers/{customer}',
-      operationId: 'getCustomer',
-      tag: 'Customers',
-      summary: 'Get a customer',
+      path: `${prefix}/{customer}`,
+      operationId: operationId('getCustomer'),
+      tag: tag('Customers'),
+      summary: `Get a ${noun}`,
+      dialect,
       who: 'owner or system',
       status: 200,
-      response: customerJson,
-      handle: ({ ctx, params }) => customerAndSettings(ctx, params.customer!),
+      response: json('customer'),
+      handle: async ({ ctx, params }) => customerJson(await withSettings(ctx, await resolveCustomer(ctx, params.customer!))),
     }),
     keyRoute({
       method: 'PATCH',
-      path: '/customers/{customer}',
-      operationId: 'updateCustomer',
-      tag: 'Customers',
-      summary: 'Change a customer',
+      path: `${prefix}/{customer}`,
+      operationId: operationId('updateCustomer'),
+      tag: tag('Customers'),
+      summary: `Change a ${noun}`,
       description:
-        'Fields left out are unchanged. The owner may replace `profile` (as a whole); a system key may also set ' +
-        '`active` and `billingPlan` (a customer key sending them gets 403). Read-only fields are refused with 400.',
+        'Fields left out are unchanged. `profile` is merged into the stored profile (JSON Merge Patch, RFC 7396): ' +
+        'a member set to null is removed, an object merges member by member, anything else replaces, and a member ' +
+        'the request does not name is never lost. The body may be sent as `application/merge-patch+json`. A system ' +
+        'key may also set `active` and `billingPlan` (a customer key sending them gets 403). ' +
+        (tenants ? 'Unknown and read-only members are ignored.' : 'Read-only fields are refused with 400.'),
+      dialect,
       who: 'owner or system',
-      body: updateCustomerInput,
+      body: body(updateCustomerInput),
+      bodyTypes: [MERGE_PATCH_TYPE],
       status: 200,
-      response: customerJson,
-      async handle({ ctx, params, body }) {
-        const customer = await updateCustomer(ctx, params.customer!, body);
-        return new Reply({ json: renderCustomer(customer, await listSettings(ctx, customer)), headers: modifiedAt(customer) });
+      response: json('customer'),
+      async handle({ ctx, params, body: input }) {
+        const customer = await updateCustomer(ctx, params.customer!, input, 'merge');
+        return new Reply({ json: customerJson(await withSettings(ctx, customer)), headers: modifiedAt(customer) });
+      },
+    }),
+    keyRoute({
+      method: 'DELETE',
+      path: `${prefix}/{customer}`,
+      operationId: operationId('deleteCustomer'),
+      tag: tag('Customers'),
+      summary: `Delete a ${noun}`,
+      description:
+        'From then on the customer is 404 to every read and its keys are refused (401) within a second on every ' +
+        'process; its data is kept and its name stays taken (409 on reuse). ' +
+        (tenants ? 'Answers the tenant as it was before the delete.' : ''),
+      dialect,
+      who: 'system',
+      status: tenants ? 200 : 204,
+      ...(tenants && { response: json('customer') }),
+      async handle({ ctx, params }) {
+        const before = await withSettings(ctx, await resolveCustomer(ctx, params.customer!));
+        await deleteCustomer(ctx, params.customer!);
+        return tenants ? customerJson(before) : new Reply({ status: 204 });
       },
     }),
 
     // ---- settings ----
     keyRoute({
       method: 'GET',
-      path: '/customers/{customer}/settings',
-      operationId: 'listSettings',
-      tag: 'Settings',
+      path: `${prefix}/{customer}/settings`,
+      operationId: operationId('listSettings'),
+      tag: tag('Settings'),
       summary: 'All settings, as {name: value}',
+      dialect,
       who: 'owner or system',
       status: 200,
       response: settingsJson,
@@ -220,75 +307,84 @@ export function createRoutes({ services, metrics, openApi }: RouteDeps): Route[]
     }),
     keyRoute({
       method: 'POST',
-      path: '/customers/{customer}/settings',
-      operationId: 'setSetting',
-      tag: 'Settings',
+      path: `${prefix}/{customer}/settings`,
+      operationId: operationId('setSetting'),
+      tag: tag('Settings'),
       summary: 'Create or replace a setting',
       description: 'Answers every setting after the change, as `{name: value}`.',
+      dialect,
       who: 'owner or system',
-      body: setSettingBody,
+      body: body(setSettingBody),
       status: 200,
       response: settingsJson,
-      async handle({ ctx, params, body }) {
-        const { customer } = await setSetting(ctx, params.customer!, body.name, body.value);
+      async handle({ ctx, params, body: input }) {
+        const { customer } = await setSetting(ctx, params.customer!, input.name, input.value);
         const json = settingsObject(await listSettings(ctx, await resolveCustomer(ctx, params.customer!)));
         return new Reply({ json, headers: modifiedAt(customer) });
       },
     }),
     keyRoute({
       method: 'GET',
-      path: '/customers/{customer}/settings/{name}',
-      operationId: 'getSetting',
-      tag: 'Settings',
+      path: `${prefix}/{customer}/settings/{name}`,
+      operationId: operationId('getSetting'),
+      tag: tag('Settings'),
       summary: 'Get one setting',
       description: '404 when the setting is not set.',
+      dialect,
       who: 'owner or system',
       status: 200,
-      response: settingJson,
+      response: json('setting'),
       async handle({ ctx, params }) {
-        return renderSetting(await requireSetting(ctx, await resolveCustomer(ctx, params.customer!), params.name!));
+        const setting = await requireSetting(ctx, await resolveCustomer(ctx, params.customer!), params.name!);
+        return settingResource.render(setting, dialect);
       },
     }),
     keyRoute({
       method: 'PUT',
-      path: '/customers/{customer}/settings/{name}',
-      operationId: 'putSetting',
-      tag: 'Settings',
+      path: `${prefix}/{customer}/settings/{name}`,
+      operationId: operationId('putSetting'),
+      tag: tag('Settings'),
       summary: 'Create or replace one setting',
+      dialect,
       who: 'owner or system',
-      body: settingValueBody,
+      body: body(settingValueBody),
       status: 200,
-      response: settingJson,
-      async handle({ ctx, params, body }) {
-        const { setting, customer } = await setSetting(ctx, params.customer!, params.name!, body.value);
-        return new Reply({ json: renderSetting(setting), headers: modifiedAt(customer) });
+      response: json('setting'),
+      async handle({ ctx, params, body: input }) {
+        const { setting, customer } = await setSetting(ctx, params.customer!, params.name!, input.value);
+        return new Reply({ json: settingResource.render(setting, dialect), headers: modifiedAt(customer) });
       },
     }),
     keyRoute({
       method: 'DELETE',
-      path: '/customers/{customer}/settings/{name}',
-      operationId: 'deleteSetting',
-      tag: 'Settings',
+      path: `${prefix}/{customer}/settings/{name}`,
+      operationId: operationId('deleteSetting'),
+      tag: tag('Settings'),
       summary: 'Remove one setting',
-      description: '404 when the setting is not set.',
+      description: `404 when the setting is not set.${tenants ? ' Answers every setting after the change, as `{name: value}`.' : ''}`,
+      dialect,
       who: 'owner or system',
-      status: 204,
+      status: tenants ? 200 : 204,
+      ...(tenants && { response: settingsJson }),
       async handle({ ctx, params }) {
-        const customer = await removeSetting(ctx, params.customer!, params.name!);
-        return new Reply({ status: 204, headers: modifiedAt(customer) });
+        const { customer } = await removeSetting(ctx, params.customer!, params.name!);
+        if (!tenants) return new Reply({ status: 204, headers: modifiedAt(customer) });
+        const json = settingsObject(await listSettings(ctx, customer));
+        return new Reply({ json, headers: modifiedAt(customer) });
       },
     }),
 
     // ---- concurrency limit ----
     keyRoute({
       method: 'GET',
-      path: '/customers/{customer}/concurrency-limit',
-      operationId: 'getConcurrencyLimit',
-      tag: 'Concurrency limit',
+      path: `${prefix}/{customer}/concurrency-limit`,
+      operationId: operationId('getConcurrencyLimit'),
+      tag: tag('Concurrency limit'),
       summary: "The customer's own (soft) concurrency limit",
       description:
         'The `concurrency-limit` setting; 404 when it is not set. When the billing plan holds a lower hard cap ' +
         '(`billingPlan.concurrency`), that cap applies instead.',
+      dialect,
       who: 'owner or system',
       status: 200,
       response: concurrencyLimitJson,
@@ -298,81 +394,161 @@ export function createRoutes({ services, metrics, openApi }: RouteDeps): Route[]
     }),
     keyRoute({
       method: 'PUT',
-      path: '/customers/{customer}/concurrency-limit',
-      operationId: 'putConcurrencyLimit',
-      tag: 'Concurrency limit',
+      path: `${prefix}/{customer}/concurrency-limit`,
+      operationId: operationId('putConcurrencyLimit'),
+      tag: tag('Concurrency limit'),
       summary: 'Set the concurrency limit',
+      dialect,
       who: 'owner or system',
-      body: concurrencyLimitBody,
+      body: body(concurrencyLimitBody),
       status: 200,
       response: concurrencyLimitJson,
-      async handle({ ctx, params, body }) {
-        const { limit, customer } = await setConcurrencyLimit(ctx, params.customer!, body.limit ?? body.value);
+      async handle({ ctx, params, body: input }) {
+        const { limit, customer } = await setConcurrencyLimit(ctx, params.customer!, input.limit ?? input.value);
         return new Reply({ json: { limit }, headers: modifiedAt(customer) });
       },
     }),
     keyRoute({
       method: 'DELETE',
-      path: '/customers/{customer}/concurrency-limit',
-      operationId: 'deleteConcurrencyLimit',
-      tag: 'Concurrency limit',
+      path: `${prefix}/{customer}/concurrency-limit`,
+      operationId: operationId('deleteConcurrencyLimit'),
+      tag: tag('Concurrency limit'),
       summary: 'Remove the concurrency limit',
-      description: '404 when none is set.',
+      description: `404 when none is set.${tenants ? ' Answers the limit as it was.' : ''}`,
+      dialect,
       who: 'owner or system',
-      status: 204,
+      status: tenants ? 200 : 204,
+      ...(tenants && { response: concurrencyLimitJson }),
       async handle({ ctx, params }) {
-        const customer = await removeConcurrencyLimit(ctx, params.customer!);
-        return new Reply({ status: 204, headers: modifiedAt(customer) });
+        const { limit, customer } = await removeConcurrencyLimit(ctx, params.customer!);
+        return tenants
+          ? new Reply({ json: { limit }, headers: modifiedAt(customer) })
+          : new Reply({ status: 204, headers: modifiedAt(customer) });
       },
     }),
+  ];
 
-    // ---- API keys ----
-    keyRoute({
-      method: 'GET',
-      path: '/customers/{customer}/apikeys',
-      operationId: 'listApiKeys',
-      tag: 'API keys',
-      summary: "The customer's API keys",
-      description: 'Revoked keys included (`active: false`); never their secrets.',
-      who: 'owner or system',
-      status: 200,
-      response: apiKeyListJson,
-      async handle({ ctx, params }) {
-        return (await listApiKeys(ctx, params.customer!)).map(renderApiKey);
-      },
-    }),
-    keyRoute({
-      method: 'POST',
-      path: '/customers/{customer}/apikeys',
-      operationId: 'createApiKey',
-      tag: 'API keys',
-      summary: 'Issue a customer key',
-      description: 'The answer holds the key\'s `secret`, shown only this once.',
-      who: 'owner or system',
-      body: createApiKeyInput,
-      status: 201,
-      response: createdApiKeyJson,
-      async handle({ ctx, params, body }) {
-        const key = await createApiKey(ctx, params.customer!, body);
-        return new Reply({ status: 201, json: renderCreatedApiKey(key), headers: { 'cache-control': 'no-store' } });
-      },
-    }),
-    keyRoute({
-      method: 'DELETE',
-      path: '/customers/{customer}/apikeys/{keyId}',
-      operationId: 'revokeApiKey',
-      tag: 'API keys',
-      summary: 'Revoke a key',
-      description:
-        'The key stops working at once (within a second on other processes) and stays listed with `active: false`. ' +
-        'Revoking a revoked key is a 204 again; a key the customer does not have is 404.',
-      who: 'owner or system',
-      status: 204,
-      async handle({ ctx, params }) {
-        await revokeApiKey(ctx, params.customer!, params.keyId!);
-      },
-    }),
+  // ---- API keys: the same resource under /apikeys and /keys ----
+  for (const segment of ['apikeys', 'keys'] as const) {
+    const keys = `${prefix}/{customer}/${segment}`;
+    const keyOperationId = (name: string) => operationId(segment === 'keys' ? `${name}ViaKeys` : name);
+    routes.push(
+      keyRoute({
+        method: 'GET',
+        path: keys,
+        operationId: keyOperationId('listApiKeys'),
+        tag: tag('API keys'),
+        summary: "The customer's API keys",
+        description: 'Suspended keys included (`active: false`); deleted keys are gone. Never their secrets.',
+        dialect,
+        who: 'owner or system',
+        status: 200,
+        response: json('apiKeyList'),
+        async handle({ ctx, params }) {
+          return (await listApiKeys(ctx, params.customer!)).map(keyJson);
+        },
+      }),
+      keyRoute({
+        method: 'POST',
+        path: keys,
+        operationId: keyOperationId('createApiKey'),
+        tag: tag('API keys'),
+        summary: 'Issue a customer key',
+        description: "The answer holds the key's `secret`, shown only this once.",
+        dialect,
+        who: 'owner or system',
+        body: body(createApiKeyInput),
+        status: created,
+        response: json('createdApiKey'),
+        async handle({ ctx, params, body: input }) {
+          const key = await createApiKey(ctx, params.customer!, input);
+          return new Reply({ status: created, json: createdKeyJson(key), headers: { 'cache-control': 'no-store' } });
+        },
+      }),
+      keyRoute({
+        method: 'GET',
+        path: `${keys}/{key}`,
+        operationId: keyOperationId('getApiKey'),
+        tag: tag('API keys'),
+        summary: 'Get one key',
+        dialect,
+        who: 'owner or system',
+        status: 200,
+        response: json('apiKey'),
+        errors: [409],
+        async handle({ ctx, params }) {
+          return keyJson(await resolveApiKey(ctx, params.customer!, params.key!));
+        },
+      }),
+      keyRoute({
+        method: 'PATCH',
+        path: `${keys}/{key}`,
+        operationId: keyOperationId('updateApiKey'),
+        tag: tag('API keys'),
+        summary: 'Rename, suspend or resume a key',
+        description:
+          '`{"active": false}` suspends the key: it is refused (401) at once here and within a second on every other ' +
+          'process, until `{"active": true}` resumes it.',
+        dialect,
+        who: 'owner or system',
+        body: body(updateApiKeyInput),
+        status: 200,
+        response: json('apiKey'),
+        errors: [409],
+        async handle({ ctx, params, body: input }) {
+          return keyJson(await updateApiKey(ctx, params.customer!, params.key!, input));
+        },
+      }),
+      keyRoute({
+        method: 'DELETE',
+        path: `${keys}/{key}`,
+        operationId: keyOperationId('deleteApiKey'),
+        tag: tag('API keys'),
+        summary: 'Delete a key',
+        description:
+          'The key is refused for ever (at once here, within a second on every other process) and leaves every list. ' +
+          `A key already deleted is 404.${tenants ? ' Answers the key as it was before the delete.' : ''}`,
+        dialect,
+        who: 'owner or system',
+        status: tenants ? 200 : 204,
+        ...(tenants && { response: json('apiKey') }),
+        errors: [409],
+        async handle({ ctx, params }) {
+          const key = await deleteApiKey(ctx, params.customer!, params.key!);
+          return tenants ? keyJson(key) : new Reply({ status: 204 });
+        },
+      }),
+    );
+  }
+  return routes;
+}
 
+/**
+ * Every customer as one JSON array, a batch at a time. The caller's authority and the first batch
+ * are checked before the answer starts, so those failures are still ordinary error answers; a
+ * failure later cuts the stream (the status line has gone).
+ */
+async function streamAll(ctx: RequestContext, render: (view: CustomerView) => unknown): Promise<AsyncIterable<string>> {
+  requireSystem(ctx, 'list customers');
+  const batches = allCustomers(ctx);
+  const first = await batches.next();
+  return (async function* () {
+    yield '[';
+    let separator = '';
+    for (let next = first; !next.done; next = await batches.next()) {
+      let chunk = '';
+      for (const view of next.value) {
+        chunk += separator + JSON.stringify(render(view));
+        separator = ',';
+      }
+      yield chunk;
+    }
+    yield ']';
+  })();
+}
+
+function serviceRoutes(services: Services, openApi: () => unknown): Route[] {
+  return [
     // ---- the service itself ----
     publicRoute({
       method: 'GET',
@@ -416,27 +592,24 @@ export function createRoutes({ services, metrics, openApi }: RouteDeps): Route[]
       handle: async () => openApi(),
     }),
   ];
+}
 
-  if (metrics) {
-    routes.push(
-      publicRoute({
-        method: 'GET',
-        path: '/metrics',
-        operationId: 'metrics',
-        tag: 'Service',
-        summary: 'Prometheus metrics',
-        description:
-          'Requests by method, route template and status (`http_requests_total`), their latency ' +
-          '(`http_request_duration_seconds`), the database pool (`db_pool_connections`, `db_pool_waiting_clients`), ' +
-          'the SQL statements sent (`db_statements_total`), whether rate limits are shared through Redis ' +
-          '(`rate_limit_shared`, 1 or 0; only with REDIS_URL) and the process. Absent (404) when the service runs with METRICS=off.',
-        status: 200,
-        media: { type: 'text/plain; version=0.0.4', description: 'Prometheus text exposition format.' },
-        async handle() {
-          return new Reply({ text: await metrics.text(), headers: { 'content-type': metrics.contentType } });
-        },
-      }),
-    );
-  }
-  return routes;
+function metricsRoute(metrics: Metrics): Route {
+  return publicRoute({
+    method: 'GET',
+    path: '/metrics',
+    operationId: 'metrics',
+    tag: 'Service',
+    summary: 'Prometheus metrics',
+    description:
+      'Requests by method, route template and status (`http_requests_total`), their latency ' +
+      '(`http_request_duration_seconds`), the database pool (`db_pool_connections`, `db_pool_waiting_clients`), ' +
+      'the SQL statements sent (`db_statements_total`), whether rate limits are shared through Redis ' +
+      '(`rate_limit_shared`, 1 or 0; only with REDIS_URL) and the process. Absent (404) when the service runs with METRICS=off.',
+    status: 200,
+    media: { type: 'text/plain; version=0.0.4', description: 'Prometheus text exposition format.' },
+    async handle() {
+      return new Reply({ text: await metrics.text(), headers: { 'content-type': metrics.contentType } });
+    },
+  });
 }

@@ -1,6 +1,11 @@
 import { z } from 'zod';
-import { createApiKeyInput } from '../auth/api-keys.js';
+import { createApiKeyInput, updateApiKeyInput } from '../auth/api-keys.js';
+import { SECRET_PATTERN } from '../auth/keys.js';
 import { statusOf } from '../errors.js';
+import { apiKeyResource } from '../resources/api-key.js';
+import { customerResource } from '../resources/customer.js';
+import type { Dialect } from '../resources/define.js';
+import { settingResource } from '../resources/setting.js';
 import { createCustomerInput, customerPageInput, updateCustomerInput } from '../customers/service.js';
 import { settingsRegistry, supportedSettings, CONCURRENCY_LIMIT } from '../customers/settings-registry.js';
 import { jsonValue } from '../customers/validation.js';
@@ -21,6 +26,7 @@ const whatSettingsAccept = supportedSettings.map((name) => `\`${name}\`: ${setti
 createCustomerInput.register(components, { id: 'CreateCustomerRequest' });
 updateCustomerInput.register(components, { id: 'UpdateCustomerRequest' });
 createApiKeyInput.register(components, { id: 'CreateApiKeyRequest' });
+updateApiKeyInput.register(components, { id: 'UpdateApiKeyRequest' });
 
 /** A setting's value in a body: any JSON, but present; the setting's own validator judges it. */
 const settingValue = z
@@ -40,15 +46,21 @@ export const setSettingBody = z
 export const settingValueBody = z.strictObject({ value: settingValue }).register(components, { id: 'SettingValueRequest' });
 
 /**
- * The limit in a body: an integer, whose range the setting's validator checks (for its message);
- * documented with that validator's own JSON Schema.
+ * The limit in a body: an integer from 0 to 1,000,000, or the same as a string of digits (the
+ * platform's clients send strings); a wrong value names the setting and what it accepts.
  */
 const limit = settingsRegistry[CONCURRENCY_LIMIT];
-const { $schema: _, ...limitRange } = z.toJSONSchema(limit.schema) as Record<string, unknown>;
-const limitValue = z
-  // A value of the wrong type names the setting and what it accepts, like the validator's own message.
-  .int({ error: `Invalid value for setting "${CONCURRENCY_LIMIT}": expected ${limit.accepts}` })
-  .meta({ ...limitRange, description: limit.accepts, examples: [5] });
+const limitError = { error: `Invalid value for setting "${CONCURRENCY_LIMIT}": expected ${limit.accepts}` };
+// The type is checked here; the range and the digits by the setting's validator, whose message
+// also quotes what was received.
+const limitValue = z.union([z.int(limitError), z.string(limitError)], limitError).meta({
+  description: limit.accepts,
+  examples: [5],
+  anyOf: [
+    { type: 'integer', minimum: 0, maximum: 1_000_000 },
+    { type: 'string', pattern: '^[0-9]{1,7}$' },
+  ],
+});
 
 /**
  * PUT /customers/{customer}/concurrency-limit. The platform documents `{"limit": n}` while its
@@ -71,70 +83,76 @@ export const concurrencyLimitBody = z
 /** GET /customers: `?limit=&after=`, as the service pages them. */
 export const listCustomersQuery = customerPageInput;
 
+/** GET /tenants: the same, but without `limit` every tenant is answered (streamed). */
+export const listTenantsQuery = customerPageInput.extend({ limit: customerPageInput.shape.limit.removeDefault().optional() });
+
+const lenientBodies = new Map<z.ZodType, z.ZodType>();
+
+/**
+ * A request body as a dialect reads it. The customers dialect refuses unknown members (400); the
+ * tenants dialect ignores them, and read-only ones, without applying them, since the platform's
+ * published clients send extra members (`{"self": true, "name": "ci"}`). Checks across members
+ * (refinements) are kept. Registered as `Tenant<Name>` for the OpenAPI document.
+ */
+export function dialectBody<S extends z.ZodType>(schema: S, dialect: Dialect): S {
+  if (dialect === 'customers') return schema;
+  let lenient = lenientBodies.get(schema);
+  if (!lenient) {
+    const def = (schema as unknown as z.ZodObject)._zod.def;
+    const shape = Object.fromEntries(Object.entries(def.shape).filter(([, field]) => !isReadOnly(field)));
+    lenient = (schema as unknown as z.ZodObject).clone({ ...def, shape, catchall: undefined });
+    // The documentation of the strict form (descriptions, the `oneOf` a refinement checks) holds for this one too.
+    const meta = z.globalRegistry.get(schema);
+    if (meta) lenient = lenient.meta(meta);
+    const id = components.get(schema)?.id;
+    if (!id) throw new Error('A request body must be registered before its lenient form is made');
+    lenient.register(components, { id: `Tenant${id}` });
+    lenientBodies.set(schema, lenient);
+  }
+  return lenient as S;
+}
+
+/** `z.never().optional()`: how the input schemas name read-only fields so the strict form refuses them by name. */
+function isReadOnly(field: z.ZodType): boolean {
+  const def = field._zod.def as { type: string; innerType?: z.ZodType };
+  return def.type === 'optional' && def.innerType?._zod.def.type === 'never';
+}
+
 // ---- responses --------------------------------------------------------------------------------
+// Derived from the resources' one description (src/resources), once per dialect.
 
-/** Seconds precision, UTC: `2020-03-29T10:26:51Z`. */
-const timestamp = z.iso.datetime({ precision: 0 }).meta({ examples: ['2020-03-29T10:26:51Z'] });
-const jsonObject = z.record(z.string(), jsonValue);
-
-export const settingsJson = jsonObject
-  .meta({ description: 'Every setting as `{"<name>": <value>}`; `{}` when none.', examples: [{ 'concurrency-limit': 5 }] })
-  .register(components, { id: 'Settings' });
-
-export const customerJson = z
-  .object({
-    name: z.string(),
-    uuid: z.uuid(),
-    id: z.int(),
-    profile: jsonObject.meta({ description: 'Customer-managed metadata.' }),
-    active: z.boolean(),
-    createdAt: timestamp,
-    modifiedAt: timestamp.meta({ description: 'Moves on every change to the customer, its profile or its settings.' }),
-    settings: settingsJson,
-    lastActivity: timestamp
-      .nullable()
-      .meta({ description: 'The last authenticated request by one of its keys (written in batches, so it may lag a few seconds); null when never.' }),
-    billingPlan: jsonObject.nullable().meta({ description: 'Set by the operator; `concurrency` in it is the hard cap on concurrent calls.' }),
-  })
-  .register(components, { id: 'Customer' });
-
+export const customerJson = customerResource.json('customers').register(components, { id: 'Customer' });
+export const tenantJson = customerResource.json('tenants').register(components, { id: 'Tenant' });
 export const customerListJson = z
   .array(customerJson)
   .meta({ description: 'A page of customers in id order.' })
   .register(components, { id: 'CustomerList' });
+export const tenantListJson = z
+  .array(tenantJson)
+  .meta({ description: 'Every tenant in id order (or a page of them, with `limit`).' })
+  .register(components, { id: 'TenantList' });
 
-export const settingJson = z
-  .object({ name: z.string(), value: jsonValue, createdAt: timestamp, modifiedAt: timestamp })
-  .register(components, { id: 'Setting' });
+export const settingsJson = customerResource.json('customers').shape.settings.register(components, { id: 'Settings' });
+
+export const settingJson = settingResource.json('customers').register(components, { id: 'Setting' });
+export const tenantSettingJson = settingResource.json('tenants').register(components, { id: 'TenantSetting' });
 
 export const concurrencyLimitJson = z
   .object({ limit: z.int().meta({ examples: [5] }) })
+  .meta({ description: "The customer's own (soft) concurrency limit." })
   .register(components, { id: 'ConcurrencyLimit' });
 
-const apiKeyFields = {
-  id: z.int(),
-  keyId: z.string().meta({ description: 'Public identifier, safe to log.' }),
-  name: z.string(),
-  type: z.enum(['customer', 'system']),
-  active: z.boolean().meta({ description: 'False once revoked.' }),
-  createdAt: timestamp,
-  modifiedAt: timestamp,
-  lastUsedAt: timestamp.nullable(),
-};
+const secret = z
+  .string()
+  .regex(SECRET_PATTERN)
+  .meta({ description: 'The bearer token. Shown only in this response: it cannot be read again.' });
 
-export const apiKeyJson = z.object(apiKeyFields).register(components, { id: 'ApiKey' });
-
+export const apiKeyJson = apiKeyResource.json('customers').register(components, { id: 'ApiKey' });
+export const tenantApiKeyJson = apiKeyResource.json('tenants').register(components, { id: 'TenantApiKey' });
 export const apiKeyListJson = z.array(apiKeyJson).register(components, { id: 'ApiKeyList' });
-
-export const createdApiKeyJson = z
-  .object({
-    ...apiKeyFields,
-    secret: z
-      .string()
-      .regex(/^XI[A-Za-z0-9]{32}$/)
-      .meta({ description: 'The bearer token. Shown only in this response: it cannot be read again.' }),
-  })
-  .register(components, { id: 'CreatedApiKey' });
+export const tenantApiKeyListJson = z.array(tenantApiKeyJson).register(components, { id: 'TenantApiKeyList' });
+export const createdApiKeyJson = apiKeyJson.extend({ secret }).register(components, { id: 'CreatedApiKey' });
+export const tenantCreatedApiKeyJson = tenantApiKeyJson.extend({ secret }).register(components, { id: 'TenantCreatedApiKey' });
 
 export const statusJson = z.object({ status: z.literal(true) }).register(components, { id: 'Status' });
 
@@ -158,8 +176,14 @@ export const errorJson = z
   })
   .register(components, { id: 'Error' });
 
-export type CustomerJson = z.output<typeof customerJson>;
-export type SettingJson = z.output<typeof settingJson>;
-export type ApiKeyJson = z.output<typeof apiKeyJson>;
-export type CreatedApiKeyJson = z.output<typeof createdApiKeyJson>;
+/** Each resource's REST schemas by dialect: what a route of that dialect answers. */
+export const dialectJson = {
+  customer: { customers: customerJson, tenants: tenantJson },
+  customerList: { customers: customerListJson, tenants: tenantListJson },
+  setting: { customers: settingJson, tenants: tenantSettingJson },
+  apiKey: { customers: apiKeyJson, tenants: tenantApiKeyJson },
+  apiKeyList: { customers: apiKeyListJson, tenants: tenantApiKeyListJson },
+  createdApiKey: { customers: createdApiKeyJson, tenants: tenantCreatedApiKeyJson },
+} satisfies Record<string, Record<Dialect, z.ZodType>>;
+
 export type ErrorJson = z.output<typeof errorJson>;
