@@ -6,8 +6,8 @@ import { buildService, emptyDatabase, printedKey, startService, within, type Ser
 
 /**
  * Two service processes on one PostgreSQL database behave as one service: they start together on
- * an empty database (migrations applied once, one system key printed), and a key revoked or a
- * setting written through one is seen by the other within a second. The Redis-backed rate limits
+ * an empty database (migrations applied once, one system key printed), and a key suspended,
+ * resumed or deleted, or a setting written, through one is seen by the other within a second. The Redis-backed rate limits
  * are in rate-limit-shared.test.ts. Needs a real PostgreSQL (the embedded one serves one process).
  */
 const base = process.env.TEST_DATABASE_URL;
@@ -57,7 +57,7 @@ describe.skipIf(!base)('two processes on one PostgreSQL database', () => {
     }
   }, 90_000);
 
-  it('a key revoked through one is refused by the other within 1 s; a setting written through one is read by the other within 1 s', async () => {
+  it('a key suspended, resumed and deleted through one is refused, accepted, refused by the other within 1 s; a setting written through one is read by the other within 1 s', async () => {
     const created = await a.fetch('/customers', { method: 'POST', key: systemKey, body: { name: 'Replica Corp' } });
     expect(created.status).toBe(201);
     const first = (await (await a.fetch('/customers/Replica%20Corp/apikeys', { method: 'POST', key: systemKey, body: { name: 'one' } })).json()) as any;
@@ -65,8 +65,16 @@ describe.skipIf(!base)('two processes on one PostgreSQL database', () => {
     // B has verified (and cached) the first key before it is revoked.
     expect((await b.fetch('/customers/self', { key: first.secret })).status).toBe(200);
 
-    expect((await a.fetch(`/customers/self/apikeys/${first.keyId}`, { method: 'DELETE', key: second.secret })).status).toBe(204);
-    expect(await within(1000, async () => (await b.fetch('/customers/self', { key: first.secret })).status === 401)).toBe(true);
+    const answersOnB = (status: number) => async () => (await b.fetch('/customers/self', { key: first.secret })).status === status;
+    const keyPath = `/customers/self/apikeys/${first.keyId}`;
+
+    // Suspended through A: refused by B within 1 s; resumed: accepted again; deleted: refused.
+    expect((await a.fetch(keyPath, { method: 'PATCH', key: second.secret, body: { active: false } })).status).toBe(200);
+    expect(await within(1000, answersOnB(401))).toBe(true);
+    expect((await a.fetch(keyPath, { method: 'PATCH', key: second.secret, body: { active: true } })).status).toBe(200);
+    expect(await within(1000, answersOnB(200))).toBe(true);
+    expect((await a.fetch(keyPath, { method: 'DELETE', key: second.secret })).status).toBe(204);
+    expect(await within(1000, answersOnB(401))).toBe(true);
     expect((await a.fetch('/customers/self', { key: first.secret })).status).toBe(401);
 
     const put = await a.fetch('/customers/self/settings/concurrency-limit', { method: 'PUT', key: second.secret, body: { value: 7 } });
