@@ -21,8 +21,6 @@ const duration = Number(process.env.BENCH_DURATION ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const warmup = Number(process.env.BENCH_WARMUP ?? 3);
 const baseUrl = process.env.DATABASE_URL;
-/** The machine's load when the run began: figures from a busy machine are lower, and say so. */
-const loadAtStart = loadavg()[0]!;
 
 interface Request {
   method: string;
@@ -174,6 +172,9 @@ function scenarios(s: Seeded): { name: string; requests: Request[] }[] {
   ];
 }
 
+// The machine's 1-minute load average when the run began: figures from a busy machine are low.
+const loadAtStart = loadavg()[0]!;
+
 async function main() {
   mkdirSync(join(root, 'bench/.data'), { recursive: true });
   console.log(`Seeding ${baseUrl ? 'PostgreSQL (gateway_bench)' : 'the embedded database'}…`);
@@ -182,12 +183,16 @@ async function main() {
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
   const port = await freePort();
   const log = createWriteStream(join(root, 'bench/.data/service.log'));
-  const service = spawn(process.execPath, [join(root, 'dist/main.mjs')], {
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', ADMIN_API_KEY: seeded.systemKey, METRICS: 'on' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  service.stdout!.pipe(log);
-  service.stderr!.pipe(log);
+  const startService = (extra: Record<string, string> = {}) => {
+    const child = spawn(process.execPath, [join(root, 'dist/main.mjs')], {
+      env: { ...process.env, ...env, ...extra, PORT: String(port), HOST: '127.0.0.1', ADMIN_API_KEY: seeded.systemKey, METRICS: 'on' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.pipe(log, { end: false });
+    child.stderr!.pipe(log, { end: false });
+    return child;
+  };
+  let service = startService({ WORKERS: '1' });
   const rows: Row[] = [];
   let streams: StreamFigures | undefined;
   try {
@@ -224,8 +229,26 @@ async function main() {
         errors: r.errors + r.non2xx + r.timeouts,
       });
     }
-    process.stdout.write('6. live event streams…\n');
+    // Live event streams on the one process (its RSS is read from its /metrics).
+    process.stdout.write('live event streams…\n');
     streams = await measureStreams(port, seeded);
+
+    // The same two reads with WORKERS=2: what a second worker process buys on this machine. Each
+    // worker has its own /metrics, so SQL/req and RSS are not given for these rows.
+    if (baseUrl) {
+      await stop(service);
+      service = startService({ WORKERS: '2' });
+      await waitFor(`http://127.0.0.1:${port}/ready`, service);
+      for (const { name, requests } of scenarios(seeded).slice(0, 2)) {
+        const label = `6${name.startsWith('2.') ? 'a' : 'b'}. WORKERS=2: ${name.replace(/^[0-9a-z]+\. /, '')}`;
+        process.stdout.write(`${label}…\n`);
+        await load(port, requests, warmup);
+        const r = await load(port, requests, duration);
+        rows.push({ scenario: label, rps: r.rps, p50: r.p50, p99: r.p99, errors: r.errors + r.non2xx + r.timeouts });
+      }
+    } else {
+      console.log('WORKERS=2 scenarios skipped: the embedded database serves one process (set DATABASE_URL to measure them)');
+    }
   } finally {
     await stop(service);
     await cleanup();
@@ -282,13 +305,13 @@ function report(rows: Row[], seeded: Seeded, streams?: StreamFigures) {
   );
   const table = [header, ...lines].join('\n');
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  const machine = `${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average ${loadAtStart.toFixed(1)} at the start`;
+  const machine = `${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
   const database = baseUrl ? 'PostgreSQL (real server on loopback)' : 'embedded PGlite (in the service process)';
   const md = `# Benchmark results
 
 Made by \`${baseUrl ? 'DATABASE_URL=… ' : ''}npm run bench\` (bench/run.ts) on ${new Date().toISOString()}; each run overwrites this file.
 
-- Machine: ${machine}. The service, the load generator (autocannon, a separate process) and the
+- Machine: ${machine}; 1-minute load average ${loadAtStart.toFixed(1)} when the run began and ${loadavg()[0]!.toFixed(1)} at its end (other work on the machine lowers every figure). The service, the load generator (autocannon, a separate process) and the
   database share these cores, so every figure is lower than on separate machines.
 - Database: ${database}; ${seeded.customers.length} customers, the concurrency limit set on 80% of
   them, ${seeded.customerKeys.length} customer keys and one system key.
@@ -296,6 +319,7 @@ Made by \`${baseUrl ? 'DATABASE_URL=… ' : ''}npm run bench\` (bench/run.ts) on
   requests cycle through the customer keys. SQL/req is the service's statement counter
   (\`db_statements_total\` in /metrics) over the measured window divided by requests;
   RSS is the service process after the scenario${baseUrl ? '' : ' (it includes the embedded database)'}.
+- ${baseUrl ? 'Rows 6a and 6b repeat scenarios 2 and 3a with `WORKERS=2` (two worker processes on one port, node:cluster), the first rows being `WORKERS=1`.' : 'The `WORKERS=2` rows need PostgreSQL (the embedded database serves one process): run with DATABASE_URL.'}
 
 ${table}
 ${streams ? streamsSection(streams) : ''}

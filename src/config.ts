@@ -17,7 +17,15 @@ const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().default('0.0.0.0'),
   DATABASE_URL: z.string().url().optional(),
+  // The connection the change feed LISTENs on. LISTEN needs a session of its own, which a pooler in
+  // transaction mode (PgBouncer) does not keep: point this at PostgreSQL itself, or a session-mode
+  // pool, when DATABASE_URL goes through one. Defaults to DATABASE_URL.
+  LISTEN_DATABASE_URL: z.string().url().optional(),
   DATA_DIR: z.string().default('./data'),
+  // Shared rate limits: with a Redis URL every process using it takes from the same per-key bucket.
+  REDIS_URL: z.string().url().optional(),
+  // Worker processes on one port (node:cluster), each a full replica. 1 runs no cluster at all.
+  WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   ADMIN_API_KEY: z
     .string()
     .regex(SECRET_PATTERN, 'ADMIN_API_KEY must be "XI" followed by 32 characters from [A-Za-z0-9]')

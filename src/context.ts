@@ -6,7 +6,8 @@ import { unauthenticated } from './errors.js';
 import { EventHub } from './events/hub.js';
 import type { Actor } from './events/record.js';
 import { createLoaders, type Loaders } from './loaders.js';
-import { RateLimiter } from './rate-limit.js';
+import { RateLimiter, type KeyRateLimiter, type RateLimitMode } from './rate-limit.js';
+import { SharedRateLimiter } from './shared-rate-limit.js';
 import { requestInfo } from './request-info.js';
 
 /** What the whole process shares: built once by main.ts (or a test) and handed to createApp. */
@@ -14,7 +15,7 @@ export interface Services {
   db: Db;
   authenticator: Authenticator;
   activity: ActivityRecorder;
-  rateLimiter: RateLimiter;
+  rateLimiter: KeyRateLimiter;
   /** The database pool's connection counts (for /metrics). */
   pool: Pick<Database['pool'], 'totalCount' | 'idleCount' | 'waitingCount'>;
   sql: Sql;
@@ -42,6 +43,9 @@ export function createServices(
     activityFlushMs: number;
     /** Requests a second per customer key, and the burst; 0 (the default here) turns limiting off. */
     rateLimit?: { perSecond: number; burst: number };
+    /** With a Redis URL the limits are shared by every process using it (see shared-rate-limit.ts). */
+    redisUrl?: string;
+    onRateLimitModeChange?: (mode: RateLimitMode) => void;
     onError?: (error: unknown) => void;
     events?: Partial<EventSettings>;
   },
@@ -65,12 +69,21 @@ export function createServices(
     events: { ...defaultEventSettings, ...options.events, hub },
     authenticator,
     activity: new ActivityRecorder(database.prisma, options.activityFlushMs, options.onError).start(),
-    rateLimiter: new RateLimiter(options.rateLimit?.perSecond ?? 0, options.rateLimit?.burst ?? 0),
+    rateLimiter: createRateLimiter(options),
     pool: database.pool,
     sql: database.sql,
     statements: () => database.statements(),
     ping: () => database.ping(),
   };
+}
+
+function createRateLimiter(options: Parameters<typeof createServices>[1]): KeyRateLimiter {
+  const perSecond = options.rateLimit?.perSecond ?? 0;
+  const burst = options.rateLimit?.burst ?? 0;
+  if (options.redisUrl && perSecond > 0) {
+    return new SharedRateLimiter({ url: options.redisUrl, perSecond, burst, onModeChange: options.onRateLimitModeChange });
+  }
+  return new RateLimiter(perSecond, burst);
 }
 
 /** What one authenticated request carries into the services. */
@@ -144,7 +157,7 @@ export async function authenticateRequest(services: Services, request: Request):
   const principal = await services.authenticator.authenticate(authorization);
   const info = requestInfo(request);
   info.keyId = principal.keyId;
-  services.rateLimiter.take(principal);
+  await services.rateLimiter.take(principal);
   services.activity.record(principal);
   return createRequestContext(services, principal, { requestId: info.requestId, authorization });
 }

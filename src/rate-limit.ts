@@ -1,6 +1,29 @@
 import { AppError } from './errors.js';
 import type { Principal } from './auth/principal.js';
 
+/**
+ * Where the per-key limits live right now: `local` (this process only, by configuration),
+ * `shared` (Redis, across every replica) or `degraded` (Redis is configured but not answering, so
+ * this process limits on its own until it answers again).
+ */
+export type RateLimitMode = 'local' | 'shared' | 'degraded';
+
+/** What a request needs of a rate limiter: take a token or be refused, and where limits live. */
+export interface KeyRateLimiter {
+  /** Takes one token for the caller, or throws RATE_LIMITED (429) with the seconds to wait. */
+  take(principal: Principal): void | Promise<void>;
+  mode(): RateLimitMode;
+  close(): Promise<void>;
+}
+
+/** The contract's 429: the same answer from either limiter. */
+export function rateLimited(waitSeconds: number): AppError {
+  const wait = Math.max(1, Math.ceil(waitSeconds));
+  return new AppError('RATE_LIMITED', `Too many requests for this API key; retry in ${wait} s`, {
+    'retry-after': String(wait),
+  });
+}
+
 interface Bucket {
   tokens: number;
   at: number;
@@ -9,14 +32,15 @@ interface Bucket {
 /**
  * Per-key token buckets: each customer key may make `perSecond` requests a second on average and
  * `burst` at once, so one tenant cannot starve the others. System keys (the operator's) are not
- * limited. State is per process, so N processes allow N times the rate.
+ * limited. State is per process, so N processes allow N times the rate (see shared-rate-limit.ts
+ * for the Redis-backed limiter replicas share).
  */
-export class RateLimiter {
+export class RateLimiter implements KeyRateLimiter {
   private readonly buckets = new Map<number, Bucket>();
 
   constructor(
-    private readonly perSecond: number,
-    private readonly burst: number,
+    readonly perSecond: number,
+    readonly burst: number,
     private readonly maxKeys = 100_000,
   ) {}
 
@@ -24,7 +48,12 @@ export class RateLimiter {
     return this.perSecond > 0;
   }
 
-  /** Takes one token for the caller, or throws RATE_LIMITED with the seconds to wait. */
+  mode(): RateLimitMode {
+    return 'local';
+  }
+
+  async close(): Promise<void> {}
+
   take(principal: Principal, now = performance.now()): void {
     if (!this.enabled || principal.type === 'system') return;
     let bucket = this.buckets.get(principal.apiKeyId);
@@ -36,12 +65,7 @@ export class RateLimiter {
       bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond);
       bucket.at = now;
     }
-    if (bucket.tokens < 1) {
-      const wait = Math.max(1, Math.ceil((1 - bucket.tokens) / this.perSecond));
-      throw new AppError('RATE_LIMITED', `Too many requests for this API key; retry in ${wait} s`, {
-        'retry-after': String(wait),
-      });
-    }
+    if (bucket.tokens < 1) throw rateLimited((1 - bucket.tokens) / this.perSecond);
     bucket.tokens -= 1;
   }
 }

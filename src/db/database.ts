@@ -40,6 +40,8 @@ export interface DatabaseOptions {
   dataDir?: string;
   poolSize?: number;
   migrate?: boolean;
+  /** Where the change feed LISTENs (a session-mode connection); defaults to `url`. */
+  listenUrl?: string;
 }
 
 /**
@@ -73,9 +75,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     for (const listener of listeners) listener(text);
   };
   prisma.$on('query', (event) => sent(event.query));
-  // One LISTEN connection for every channel, made on the first `listen`.
+  // One LISTEN connection for every channel, made on the first `listen`. LISTEN needs a session of
+  // its own: through a transaction-mode pooler it would hear nothing (LISTEN_DATABASE_URL).
   let listener: Listener | undefined;
-  const url = options.url;
+  const url = options.url ? (options.listenUrl ?? options.url) : undefined;
   return {
     prisma,
     pool,

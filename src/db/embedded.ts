@@ -52,7 +52,8 @@ function lockDataDir(dir: string): () => void {
     const holder = Number(readFileSync(lockFile, 'utf8'));
     if (holder && holder !== process.pid && isAlive(holder)) {
       throw new Error(
-        `The embedded database in ${dir} is in use by process ${holder}. Stop it first, or set DATABASE_URL.`,
+        `The embedded database in ${dir} is in use by process ${holder}, and it serves one process at a time. ` +
+          'Stop that process first, or set DATABASE_URL to run several processes on one PostgreSQL.',
       );
     }
   } catch (error) {

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RateLimitMode } from '../rate-limit.js';
 
 /** What the pool tells about its connections (a pg Pool has these). */
 export interface PoolStats {
@@ -19,7 +20,7 @@ export class Metrics {
   private readonly requests: Counter<'method' | 'route' | 'status'>;
   private readonly duration: Histogram<'method' | 'route' | 'status'>;
 
-  constructor(pool?: PoolStats, statements?: () => number) {
+  constructor(pool?: PoolStats, statements?: () => number, rateLimitMode?: () => RateLimitMode) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     this.requests = new Counter({
@@ -63,6 +64,17 @@ export class Metrics {
         collect() {
           this.reset();
           this.inc(statements());
+        },
+      });
+    }
+    // Only where Redis is configured: 0 means each process is limiting on its own (Redis away).
+    if (rateLimitMode && rateLimitMode() !== 'local') {
+      new Gauge({
+        name: 'rate_limit_shared',
+        help: 'Whether per-key rate limits are shared through Redis right now (1) or limited per process because Redis does not answer (0)',
+        registers,
+        collect() {
+          this.set(rateLimitMode() === 'shared' ? 1 : 0);
         },
       });
     }

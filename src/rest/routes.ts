@@ -52,6 +52,7 @@ import {
   setSettingBody,
   settingsJson,
   settingValueBody,
+  readyJson,
   statusJson,
 } from './schemas.js';
 
@@ -624,9 +625,11 @@ function serviceRoutes(services: Services, openApi: () => unknown): Route[] {
       operationId: 'ready',
       tag: 'Service',
       summary: 'Readiness: the database answers',
-      description: '503 UNAVAILABLE when the database does not answer.',
+      description:
+        '503 UNAVAILABLE when the database does not answer. Redis being away does not make the service ' +
+        'unready (requests are then limited per process); `rateLimit` says `degraded` instead.',
       status: 200,
-      response: statusJson,
+      response: readyJson,
       errors: [503],
       async handle() {
         const ok = await services.ping().then(
@@ -634,7 +637,7 @@ function serviceRoutes(services: Services, openApi: () => unknown): Route[] {
           () => false,
         );
         if (!ok) throw unavailable('The database is not answering');
-        return { status: true };
+        return { status: true as const, rateLimit: services.rateLimiter.mode() };
       },
     }),
     publicRoute({
@@ -660,7 +663,8 @@ function metricsRoute(metrics: Metrics): Route {
     description:
       'Requests by method, route template and status (`http_requests_total`), their latency ' +
       '(`http_request_duration_seconds`), the database pool (`db_pool_connections`, `db_pool_waiting_clients`), ' +
-      'the SQL statements sent (`db_statements_total`) and the process. Absent (404) when the service runs with METRICS=off.',
+      'the SQL statements sent (`db_statements_total`), whether rate limits are shared through Redis ' +
+      '(`rate_limit_shared`, 1 or 0; only with REDIS_URL) and the process. Absent (404) when the service runs with METRICS=off.',
     status: 200,
     media: { type: 'text/plain; version=0.0.4', description: 'Prometheus text exposition format.' },
     async handle() {

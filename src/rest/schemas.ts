@@ -163,6 +163,18 @@ export const eventListJson = z
 
 export const statusJson = z.object({ status: z.literal(true) }).register(components, { id: 'Status' });
 
+export const readyJson = z
+  .object({
+    status: z.literal(true),
+    rateLimit: z.enum(['local', 'shared', 'degraded']).meta({
+      description:
+        'Where per-key rate limits live: `local` (this process; no REDIS_URL), `shared` (Redis, across every ' +
+        'replica), or `degraded` (REDIS_URL is set but Redis does not answer: each process limits on its own ' +
+        'until it answers again; requests are still served).',
+    }),
+  })
+  .register(components, { id: 'Ready' });
+
 export const errorJson = z
   .object({
     status: z.literal(false),

@@ -1,0 +1,138 @@
+import cluster from 'node:cluster';
+import pg from 'pg';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createApp } from './app.js';
+import { bootstrapSystemKey } from './auth/api-keys.js';
+import type { Config } from './config.js';
+import { createServices } from './context.js';
+import { openDatabase, type Database } from './db/database.js';
+import { startPruning } from './events/retention.js';
+import { describeError, type Logger } from './logger.js';
+
+// Any constant both processes agree on; not Prisma's migration lock, which start-up takes too.
+const BOOTSTRAP_LOCK = 72707370;
+
+/** Opens the database (applying pending migrations), or logs why not and exits 1. */
+export async function openOrExit(config: Config, logger: Logger): Promise<Database> {
+  return openDatabase({
+    url: config.DATABASE_URL,
+    listenUrl: config.LISTEN_DATABASE_URL,
+    dataDir: config.DATA_DIR,
+    poolSize: config.DB_POOL_SIZE,
+  }).catch((error: unknown) => {
+    logger.fatal({ err: describeError(error), reason: error instanceof Error ? error.message : String(error) }, 'cannot open the database');
+    logger.flush(() => process.exit(1));
+    return new Promise<never>(() => {});
+  });
+}
+
+/**
+ * Makes sure a system key exists (ADMIN_API_KEY's, or a new one printed once). Replicas starting
+ * together on an empty database take turns under an advisory lock, so one creates the key and the
+ * others find it: it is printed once, and ADMIN_API_KEY is not inserted twice.
+ */
+export async function bootstrap(database: Database, config: Pick<Config, 'DATABASE_URL' | 'ADMIN_API_KEY'>): Promise<void> {
+  // A connection of its own, so the key's writes (on the pool) never wait behind it. The embedded
+  // database serves one process only: nothing to take turns with there.
+  const lock = config.DATABASE_URL ? new pg.Client({ connectionString: config.DATABASE_URL, connectionTimeoutMillis: 5000 }) : undefined;
+  try {
+    await lock?.connect();
+    await lock?.query('SELECT pg_advisory_lock($1)', [BOOTSTRAP_LOCK]);
+    const created = await bootstrapSystemKey(database.prisma, config.ADMIN_API_KEY);
+    if (created) {
+      // Printed once, straight to the terminal, never through the logger.
+      process.stdout.write(
+        `\nNo system API key existed, so one was created. It is shown only this once:\n\n  ${created.secret}\n\n` +
+          `(keyId ${created.keyId}). Set ADMIN_API_KEY to choose your own.\n\n`,
+      );
+    }
+  } finally {
+    // Ending the session releases the lock.
+    await lock?.end().catch(() => {});
+  }
+}
+
+/**
+ * One full replica: database, services, HTTP server and graceful shutdown. Run by main.ts alone,
+ * or in each cluster worker (whose primary has bootstrapped already: `bootstrapKey` false).
+ */
+export async function serve(config: Config, logger: Logger, options: { bootstrapKey: boolean }): Promise<void> {
+  const database = await openOrExit(config, logger);
+  logger.info({ database: database.kind, dataDir: database.kind === 'embedded' ? config.DATA_DIR : undefined }, 'database ready');
+  if (options.bootstrapKey) await bootstrap(database, config);
+
+  const services = createServices(database, {
+    authCacheTtlMs: config.AUTH_CACHE_TTL_MS,
+    activityFlushMs: config.ACTIVITY_FLUSH_MS,
+    rateLimit: { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST },
+    redisUrl: config.REDIS_URL,
+    onRateLimitModeChange: (mode) =>
+      mode === 'shared'
+        ? logger.info({ rateLimit: mode }, 'rate limits are shared through Redis')
+        : logger.warn({ rateLimit: mode }, 'Redis is not answering: rate limits are per process until it does'),
+    onError: (error) => logger.warn({ err: describeError(error) }, 'could not record activity'),
+    events: {
+      retentionDays: config.EVENT_RETENTION_DAYS,
+      maxStreamsPerKey: config.MAX_STREAMS_PER_KEY,
+      heartbeatMs: config.SSE_HEARTBEAT_MS,
+    },
+  });
+  // Every process prunes (each batch deletes what is still there, so replicas doing it too is harmless).
+  const stopPruning = startPruning(database.sql, config.EVENT_RETENTION_DAYS, (error) =>
+    logger.warn({ err: describeError(error) }, 'could not prune events'),
+  );
+  const app = createApp(services, logger, config);
+  let stopping = false;
+  const server = createServer(app);
+  server.keepAliveTimeout = 65_000;
+
+  // Responses not yet finished. Once shutdown begins, each response closes its connection: keep-alive
+  // clients would otherwise hold the server open until their idle timeout (or our 10 s cut-off).
+  const inFlight = new Set<ServerResponse>();
+  server.on('request', (_request: IncomingMessage, response: ServerResponse) => {
+    if (stopping) response.setHeader('connection', 'close');
+    inFlight.add(response);
+    response.on('close', () => {
+      inFlight.delete(response);
+      // The connection is idle now: close it rather than keep it alive.
+      if (stopping) setImmediate(() => server.closeIdleConnections());
+    });
+  });
+
+  server.listen(config.PORT, config.HOST, () => {
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : config.PORT;
+    logger.info({ port }, `listening on http://localhost:${port}/graphql`);
+  });
+
+  async function shutdown(signal: string) {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    // A bound on the whole of it: connections are cut after 10 s; the flush and the database close
+    // get 10 s more, then the process gives up (exit 1: not a clean stop).
+    setTimeout(() => {
+      logger.error('shutdown did not finish in 20 s; exiting');
+      logger.flush(() => process.exit(1));
+    }, 20_000).unref();
+    // Stop accepting; end the event streams (each with a last `event: end`; clients resume from their
+    // Last-Event-ID elsewhere); finish in-flight requests; then flush activity and close the database.
+    stopPruning();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    services.events.hub.close();
+    server.closeIdleConnections();
+    for (const response of inFlight) if (!response.headersSent) response.setHeader('connection', 'close');
+    const timer = setTimeout(() => server.closeAllConnections(), 10_000);
+    await closed;
+    clearTimeout(timer);
+    await services.activity.stop();
+    await services.rateLimiter.close();
+    await database.close();
+    logger.info('stopped');
+    logger.flush(() => process.exit(0));
+  }
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  // A worker whose primary is gone gets no more connections: stop cleanly rather than linger.
+  if (cluster.isWorker) process.on('disconnect', () => void shutdown('primary gone'));
+}

@@ -1,0 +1,179 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { createConnection, createServer } from 'node:net';
+import pg from 'pg';
+
+/**
+ * Real service processes for the multi-process tests: the bundle `npm start` runs (built once per
+ * test file into a file of its own, so files building at once do not overwrite each other's), a
+ * fresh PostgreSQL database for them to share, and a Redis of the test's own.
+ */
+export function buildService(name: string): string {
+  const outfile = `dist/${name}.mjs`;
+  execFileSync(
+    'node_modules/.bin/esbuild',
+    [
+      'src/main.ts',
+      '--bundle',
+      '--platform=node',
+      '--format=esm',
+      '--packages=external',
+      `--outfile=${outfile}`,
+      '--log-level=warning',
+    ],
+    { stdio: 'inherit' },
+  );
+  return outfile;
+}
+
+export interface Service {
+  child: ChildProcess;
+  port: number;
+  output(): string;
+  /** SIGTERM, resolving with the exit code. */
+  stop(): Promise<number | null>;
+  fetch(path: string, init?: { method?: string; key?: string; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
+}
+
+/** Starts the bundle with `env` over the test's environment; resolves once it logs "listening". */
+export function startService(bundle: string, env: Record<string, string | undefined>): Promise<Service> {
+  const full: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env };
+  for (const [name, value] of Object.entries(full)) if (value === undefined) delete full[name];
+  const child = spawn(process.execPath, [bundle], { env: full, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "listening" line in 45 s:\n${output}`)), 45_000);
+    const onExit = (code: number | null) => reject(new Error(`exited with ${code}:\n${output}`));
+    child.on('exit', onExit);
+    child.stdout!.on('data', () => {
+      const match = /"port":(\d+)[^\n]*listening/.exec(output);
+      if (!match) return;
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      const port = Number(match[1]);
+      resolve({
+        child,
+        port,
+        output: () => output,
+        stop: () =>
+          new Promise((done) => {
+            if (child.exitCode !== null) return done(child.exitCode);
+            child.on('exit', (code) => done(code));
+            child.kill('SIGTERM');
+          }),
+        fetch: (path, init = {}) => {
+          const headers: Record<string, string> = { ...init.headers };
+          if (init.key) headers.authorization = `Bearer ${init.key}`;
+          if (init.body !== undefined) headers['content-type'] = 'application/json';
+          return fetch(`http://127.0.0.1:${port}${path}`, {
+            method: init.method ?? 'GET',
+            headers,
+            body: init.body === undefined ? undefined : JSON.stringify(init.body),
+          });
+        },
+      });
+    });
+  });
+}
+
+/** A GET on a connection of its own (no keep-alive), so a cluster may hand it to any worker. */
+export function getOnNewConnection(port: number, path: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, headers, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The system key a first start printed. */
+export function printedKey(output: string): string | undefined {
+  return /^\s+(XI[A-Za-z0-9]{32})$/m.exec(output)?.[1];
+}
+
+/** A new, empty database on TEST_DATABASE_URL's server: its URL, and how to drop it. */
+export async function emptyDatabase(base: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `gw_replicas_${randomBytes(6).toString('hex')}`;
+  const run = async (sql: string) => {
+    const admin = new pg.Client({ connectionString: base });
+    await admin.connect();
+    try {
+      await admin.query(sql);
+    } finally {
+      await admin.end();
+    }
+  };
+  await run(`CREATE DATABASE ${name}`);
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Whether a Redis answers PING at 127.0.0.1:port within a second. */
+export function redisAnswers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.on('error', () => done(false));
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (data) => done(String(data).startsWith('+PONG')));
+  });
+}
+
+export function hasRedisServer(): boolean {
+  try {
+    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A throwaway redis-server on `port` (no persistence); resolves once it answers. */
+export async function startRedis(port: number): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], {
+    stdio: 'ignore',
+  });
+  for (let i = 0; i < 100; i++) {
+    if (await redisAnswers(port)) return child;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`redis-server did not answer on port ${port}`);
+}
+
+export function killAndWait(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.on('exit', () => resolve());
+    child.kill(signal);
+  });
+}
+
+/** Polls `check` every 25 ms until it is true or `ms` have passed; returns its last answer. */
+export async function within(ms: number, check: () => Promise<boolean>): Promise<boolean> {
+  const until = Date.now() + ms;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() >= until) return false;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
