@@ -61,6 +61,7 @@ describe('GET /openapi.json', () => {
       'DELETE {p}/{customer}/concurrency-limit',
       'GET {p}',
       'POST {p}',
+      'GET {p}/{customer}/events',
       ...['apikeys', 'keys'].flatMap((k) => [
         `GET {p}/{customer}/${k}`,
         `POST {p}/{customer}/${k}`,
@@ -72,6 +73,7 @@ describe('GET /openapi.json', () => {
     expect(table).toEqual(
       [
         ...['/customers', '/tenants'].flatMap((p) => customerRoutes.map((r) => r.replace('{p}', p))),
+        'GET /events',
         'GET /health',
         'GET /ready',
         'GET /metrics',

@@ -65,6 +65,7 @@ export async function openEventStream(
   ctx: RequestContext,
   scope: EventScope,
   after: number,
+  disconnect: () => void,
   onClose?: (reason: string) => void,
 ): Promise<ReadableStream<Uint8Array>> {
   const prepared = await prepareStream(ctx, scope, after);
@@ -73,6 +74,7 @@ export async function openEventStream(
     heartbeatMs: ctx.events.heartbeatMs,
     bufferBytes: ctx.events.bufferBytes,
     render: (event) => eventResource.render(event, 'customers'),
+    disconnect,
     onClose,
   });
 }

@@ -18,6 +18,8 @@ export interface StreamOptions {
   /** How much unread text a stream may hold for a client before it is disconnected. */
   bufferBytes: number;
   render: (event: EventRow) => unknown;
+  /** Ends the client's connection, dropping what is queued for it. */
+  disconnect?: () => void;
   onClose?: (reason: string) => void;
 }
 
@@ -42,7 +44,13 @@ export function sseStream(options: StreamOptions): ReadableStream<Uint8Array> {
   let unsubscribe = () => {};
   let heartbeat: NodeJS.Timeout | undefined;
 
-  const finish = (reason: string, error?: unknown) => {
+  /**
+   * Ends the stream: with a last `event: end` and its reason, or, when `cut`, by ending the
+   * connection itself (what is queued for a client that is not reading is dropped with it). The
+   * stream is closed, never errored: an errored body escapes the HTTP adapter as an uncaught
+   * exception.
+   */
+  const finish = (reason: string, cut = false) => {
     if (done) return;
     done = true;
     clearInterval(heartbeat);
@@ -50,14 +58,12 @@ export function sseStream(options: StreamOptions): ReadableStream<Uint8Array> {
     options.slot.release();
     options.onClose?.(reason);
     try {
-      if (error) controller.error(error);
-      else {
-        controller.enqueue(encoder.encode(`event: end\ndata: ${JSON.stringify({ reason })}\n\n`));
-        controller.close();
-      }
+      if (!cut) controller.enqueue(encoder.encode(`event: end\ndata: ${JSON.stringify({ reason })}\n\n`));
+      controller.close();
     } catch {
       // Already closed by the client.
     }
+    if (cut) options.disconnect?.();
   };
 
   const send = (text: string) => controller.enqueue(encoder.encode(text));
@@ -78,7 +84,7 @@ export function sseStream(options: StreamOptions): ReadableStream<Uint8Array> {
           if ((controller.desiredSize ?? 0) < -options.bufferBytes) {
             // The client has stopped reading: say so (it may never read it) and let go of the stream.
             send(`event: error\ndata: ${JSON.stringify({ reason: 'The client is not reading; reconnect with Last-Event-ID to resume' })}\n\n`);
-            return finish('slow consumer', new Error('slow consumer'));
+            return finish('slow consumer', true);
           }
           if (page.length < PAGE) break;
           // More is waiting: go on when the client has taken what it has (pull).
@@ -93,7 +99,7 @@ export function sseStream(options: StreamOptions): ReadableStream<Uint8Array> {
       // and end. Otherwise the log could not be read (the database is away): cut the stream; the
       // client resumes later from its Last-Event-ID.
       if (error instanceof AppError && (error.status === 401 || error.status === 403)) finish(error.message);
-      else finish('the event log could not be read', error);
+      else finish('the event log could not be read', true);
     } finally {
       busy = false;
     }

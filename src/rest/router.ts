@@ -30,7 +30,7 @@ export function useRestRouter(services: Services, logger: Logger, options: AppOp
   });
   const table = new RouteTable(routes);
 
-  async function handle(request: Request, url: URL): Promise<Reply> {
+  async function handle(request: Request, url: URL, disconnect: () => void): Promise<Reply> {
     const info = requestInfo(request);
     try {
       const match = table.match(url.pathname);
@@ -48,7 +48,7 @@ export function useRestRouter(services: Services, logger: Logger, options: AppOp
         ? parseInput(route.body, await readJsonObject(request, options.MAX_BODY_BYTES, route.bodyTypes))
         : undefined;
       const query = route.query ? parseInput(route.query, readQuery(url)) : undefined;
-      const result = await route.handle({ request, params, body, query, ctx } as never);
+      const result = await route.handle({ request, params, body, query, ctx, disconnect } as never);
       if (result instanceof Reply) return result;
       return route.status === 204 ? new Reply({ status: 204 }) : new Reply({ status: route.status, json: result });
     } catch (error) {
@@ -60,10 +60,13 @@ export function useRestRouter(services: Services, logger: Logger, options: AppOp
   }
 
   return {
-    async onRequest({ request, url, endResponse, fetchAPI }) {
+    async onRequest({ request, url, endResponse, fetchAPI, serverContext }) {
       if (GRAPHQL_PATHS.has(url.pathname)) return;
-      const reply = await handle(request, url);
-      endResponse(toResponse(fetchAPI.Response, reply, request));
+      // On node:http the server context holds the response: destroying it ends the connection.
+      const res = (serverContext as { res?: { destroy(): void } } | undefined)?.res;
+      const disconnect = () => res?.destroy();
+      const reply = await handle(request, url, disconnect);
+      endResponse(toResponse(fetchAPI.Response, reply, request, disconnect));
     },
     onResponse({ request, response }) {
       if (!metrics) return;
@@ -74,7 +77,7 @@ export function useRestRouter(services: Services, logger: Logger, options: AppOp
   };
 }
 
-function toResponse(ResponseClass: typeof Response, reply: Reply, request: Request): Response {
+function toResponse(ResponseClass: typeof Response, reply: Reply, request: Request, disconnect: () => void): Response {
   const { status = 200, json, text, stream } = reply.init;
   const head = request.method === 'HEAD';
   if (reply.init.body || stream) requestInfo(request).streamed = true;
@@ -89,7 +92,7 @@ function toResponse(ResponseClass: typeof Response, reply: Reply, request: Reque
       void stream[Symbol.asyncIterator]().return?.();
       return new ResponseClass(null, { status, headers });
     }
-    body = readableOf(stream);
+    body = readableOf(stream, disconnect);
   } else if (json !== undefined) {
     body = JSON.stringify(json);
     headers['content-type'] ??= JSON_TYPE;
@@ -132,7 +135,7 @@ function matchingEtag(ifNoneMatch: string | null, etag: string): string | undefi
 }
 
 /** A byte stream that pulls the next piece of text only when the client has taken the last one. */
-function readableOf(pieces: AsyncIterable<string>): ReadableStream<Uint8Array> {
+function readableOf(pieces: AsyncIterable<string>, disconnect: () => void): ReadableStream<Uint8Array> {
   const iterator = pieces[Symbol.asyncIterator]();
   const encoder = new TextEncoder();
   return new ReadableStream<Uint8Array>({
@@ -141,9 +144,11 @@ function readableOf(pieces: AsyncIterable<string>): ReadableStream<Uint8Array> {
         const next = await iterator.next();
         if (next.done) controller.close();
         else controller.enqueue(encoder.encode(next.value));
-      } catch (error) {
-        // The status line has gone: all that can be said now is that the answer is cut short.
-        controller.error(error);
+      } catch {
+        // The status line has gone: all that can be said now is that the answer is cut short, so
+        // the connection is ended mid-body (an errored body would escape the adapter uncaught).
+        controller.close();
+        disconnect();
       }
     },
     async cancel() {

@@ -107,6 +107,11 @@ export interface HandlerInput<B = unknown, Q = unknown> {
   params: Record<string, string>;
   body: B;
   query: Q;
+  /**
+   * Ends the client's connection at once, dropping whatever is still queued for it (a stream whose
+   * client stopped reading); a no-op when the app is called in-process.
+   */
+  disconnect: () => void;
 }
 
 /** A route that needs no key. */
@@ -563,11 +568,11 @@ function eventRoute(where: 'all' | { prefix: string; dialect: Dialect; tag: Tag;
     response: eventListJson,
     alternates: [{ type: SSE, description: 'The live stream (Server-Sent Events).' }],
     errors: [410, 429],
-    async handle({ ctx, params, query, request }) {
+    async handle({ ctx, params, query, request, disconnect }) {
       const scope = all ? 'all' : { customer: params.customer! };
       const after = resumePoint(request.headers.get('last-event-id'), query.after);
       if (request.headers.get('accept')?.includes(SSE)) {
-        const body = await openEventStream(ctx, scope, after);
+        const body = await openEventStream(ctx, scope, after, disconnect);
         return new Reply({
           body,
           // No proxy may buffer or transform it (X-Accel-Buffering: nginx).
