@@ -17,13 +17,25 @@ afterAll(() => t.close());
 
 describe('authentication cache', () => {
   it('reads customer(self) with its settings in one statement once the key is known', async () => {
+    // A cache lifetime no busy machine outlasts between two requests (the short TTL is for the test below).
+    const services = createServices(t.database, { authCacheTtlMs: 60_000, activityFlushMs: 60_000 });
+    const app = createApp(services, createLogger('silent'), { CORS_ORIGINS: [], GRAPHQL_INTROSPECTION: true, METRICS: false });
+    const gql = async (key: string, query: string) =>
+      (await (
+        await app.fetch('http://test/graphql', {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ query }),
+        })
+      ).json()) as any;
     const c = await t.customer();
-    await t.gql(c.key, 'mutation { setConcurrencyLimit(limit: 4) { id } }');
-    await t.gql(c.key, '{ me { id } }');
+    await gql(c.key, 'mutation { setConcurrencyLimit(limit: 4) { id } }');
+    await gql(c.key, '{ me { id } }');
     t.queries.length = 0;
-    const res = await t.gql(c.key, '{ customer(id:"self") { uuid name profile settings { concurrencyLimit values } concurrencyLimit { limit } } }');
+    const res = await gql(c.key, '{ customer(id:"self") { uuid name profile settings { concurrencyLimit values } concurrencyLimit { limit } } }');
     expect(res.data.customer.settings.concurrencyLimit).toBe(4);
     expect(t.queries).toHaveLength(1);
+    await services.activity.stop();
   });
 
   it('stops a key revoked through another process within the TTL, and at once on the revoking one', async () => {
