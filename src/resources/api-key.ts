@@ -15,7 +15,7 @@ export const apiKeyResource = defineResource<ApiKey>('ApiKey', {
         description: 'What a key may reach.',
         enum: {
           customer: 'Reaches only the customer that owns it.',
-          system: "The operator's key: reaches every customer, and may register, delete and bill them.",
+          system: "The operator's key: reaches every customer, and may register, deactivate and delete them and set their billing plans.",
         },
       },
       description: 'What the key may reach: `customer` (its own customer) or `system` (every customer).',

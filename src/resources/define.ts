@@ -50,7 +50,7 @@ export interface EnumKind {
 export type Kind = keyof typeof KINDS | EnumKind;
 
 /** A REST enum value as a GraphQL enum value name. */
-export const graphqlEnumValue = (value: string) => value.replace(/[^_0-9A-Za-z]/g, '_');
+const graphqlEnumValue = (value: string) => value.replace(/[^_0-9A-Za-z]/g, '_');
 
 /** The GraphQL side of an enum field: its type's name, description and values. */
 export interface GraphQLEnum {
