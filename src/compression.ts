@@ -57,9 +57,11 @@ export function useCompression(): Plugin {
   const cache = new Map<string, Buffer>();
   return {
     async onResponse({ request, response, setResponse, fetchAPI }) {
-      if (!response.body || response.headers.has('content-encoding')) return;
-      // A streamed answer would have to be read whole first, which is what streaming it avoids.
+      // A streamed answer would have to be read whole first, which is what streaming it avoids. Checked
+      // before `response.body` is read: that getter wraps the stream in a new one, which ends cleanly
+      // where the original fails, so a stream cut short (a slow consumer) would look complete.
       if (requestInfo(request).streamed) return;
+      if (!response.body || response.headers.has('content-encoding')) return;
       if (response.status === 204 || response.status === 304 || response.status < 200) return;
       if (!COMPRESSIBLE.test(response.headers.get('content-type') ?? '')) return;
       // Copied one by one: a Headers built from another keeps the names' letter case, and then

@@ -186,6 +186,10 @@ describe('reading events', () => {
     expect(everyone.slice(0, 5).map((e) => e.id)).toEqual(all.map((e) => e.id));
     const gql = await t.gql(c.key, '{ me { events(first: 2) { edges { node { id type changes } } pageInfo { hasNextPage endCursor } } } }');
     expect(gql.data.me.events.edges.map((e: { node: { id: string } }) => Number(e.node.id))).toEqual([all[0]!.id, all[1]!.id]);
+    // The EventType enum: REST's type with `_` for `.`.
+    expect(gql.data.me.events.edges.map((e: { node: { type: string } }) => e.node.type)).toEqual(
+      [all[0]!.type, all[1]!.type].map((type) => type.replace('.', '_')),
+    );
     expect(gql.data.me.events.pageInfo.hasNextPage).toBe(true);
   });
 });

@@ -109,6 +109,24 @@ describe('reading customers', () => {
     expect(all).toEqual(ids);
   });
 
+  it('counts the customers (deleted ones not) as totalCount, with one COUNT query and only when asked', async () => {
+    const gone = await t.customer();
+    await t.http('DELETE', `/customers/${gone.uuid}`, { key: t.systemKey });
+    const live = await t.database.prisma.customer.count({ where: { deletedAt: null } });
+    t.queries.length = 0;
+    const res = await t.gql(t.systemKey, '{ customers(first: 1) { totalCount edges { node { id } } } }');
+    expect(res.errors).toBeUndefined();
+    expect(res.data.customers.totalCount).toBe(live);
+    expect(res.data.customers.edges).toHaveLength(1);
+    expect(t.queries.filter((q) => /\bcount\(/i.test(q))).toHaveLength(1);
+    t.queries.length = 0;
+    await t.gql(t.systemKey, '{ customers(first: 1) { edges { node { id } } } }');
+    expect(t.queries.filter((q) => /\bcount\(/i.test(q))).toEqual([]);
+    // Another page, the same total.
+    const next = await t.gql(t.systemKey, '{ customers(first: 2, after: "0") { totalCount } }');
+    expect(next.data.customers.totalCount).toBe(live);
+  });
+
   it('refuses the customers list to a customer key with 403', async () => {
     const c = await t.customer();
     const res = await t.gql(c.key, '{ customers(first: 5) { edges { node { id } } } }');
@@ -233,6 +251,9 @@ describe('profile and operator mutations', () => {
     const res = await t.gql(c.key, 'mutation { createApiKey(name: "ci") { secret apiKey { keyId name type active } } }');
     expect(res.data.createApiKey.secret).toMatch(/^XI[A-Za-z0-9]{32}$/);
     expect(res.data.createApiKey.apiKey).toMatchObject({ name: 'ci', type: 'customer', active: true });
+    // `type` is the ApiKeyType enum: a selection can compare it with the enum's values.
+    const types = await t.gql(c.key, '{ __type(name: "ApiKeyType") { enumValues { name } } }');
+    expect(types.data.__type.enumValues.map((v: { name: string }) => v.name)).toEqual(['customer', 'system']);
     const list = await t.gql(c.key, '{ me { apiKeys { keyId name } } }');
     expect(list.data.me.apiKeys).toHaveLength(2);
     expect(JSON.stringify(list)).not.toContain(res.data.createApiKey.secret);

@@ -34,7 +34,13 @@ describe('GET /openapi.json', () => {
     // The OAS schema reaches Schema Objects through `$dynamicRef: "#meta"`, which Ajv follows
     // wrongly; that anchor means "an object or a boolean" here, so say so, and check the Schema
     // Objects themselves against JSON Schema 2020-12 (the test below).
-    const oas = JSON.parse(JSON.stringify(openapiV31).replaceAll('{"$dynamicRef":"#meta"}', '{"type":["object","boolean"]}'));
+    // This 2021-04-15 edition also requires absolute URIs of Reference `$ref`s and server URLs,
+    // which later editions (2022-10-07) correct to URI references (`#/components/headers/ETag`, `/`).
+    const oas = JSON.parse(
+      JSON.stringify(openapiV31)
+        .replaceAll('{"$dynamicRef":"#meta"}', '{"type":["object","boolean"]}')
+        .replaceAll('"uri":{"type":"string","format":"uri"}', '"uri":{"type":"string","format":"uri-reference"}'),
+    );
     if (!client.ajv.formats['media-range']) client.ajv.addFormat('media-range', true);
     const validate = client.ajv.compile(oas);
     expect(validate(doc), client.ajv.errorsText(validate.errors)).toBe(true);
@@ -130,11 +136,59 @@ describe('GET /openapi.json', () => {
         }
       }
     }
-    expect(doc.paths['/customers'].get.parameters.map((p: any) => [p.name, p.in, p.schema])).toEqual([
+    expect(doc.paths['/customers'].get.parameters.filter((p: any) => p.in === 'query').map((p: any) => [p.name, p.in, p.schema])).toEqual([
       ['limit', 'query', { default: 50, type: 'integer', minimum: 1, maximum: 500 }],
       ['after', 'query', { type: 'integer', minimum: 0, maximum: 2147483647 }],
     ]);
     expect(doc.paths['/customers'].get.responses['200'].headers.Link).toBeDefined();
+  });
+
+  it('names its server and license', () => {
+    expect(doc.servers).toEqual([{ url: '/', description: expect.any(String) }]);
+    expect(doc.info.license).toMatchObject({ name: expect.any(String), identifier: expect.any(String) });
+  });
+
+  it('documents the headers each answer carries, and 429 with Retry-After on every keyed route', () => {
+    const header = (response: any, name: string) => response.headers?.[name]?.$ref;
+    for (const [template, operations] of Object.entries<Record<string, any>>(doc.paths)) {
+      for (const [method, op] of Object.entries<any>(operations)) {
+        const where = `${method} ${template}`;
+        for (const [status, response] of Object.entries<any>(op.responses)) {
+          expect(header(response, 'X-Request-Id'), `${where} ${status}`).toBe('#/components/headers/X-Request-Id');
+        }
+        if (op.security.length) {
+          expect(Object.keys(op.responses), where).toContain('429');
+          expect(header(op.responses[429], 'Retry-After'), where).toBeDefined();
+        }
+        const success = op.responses[Object.keys(op.responses).find((s) => s.startsWith('2'))!];
+        if (method === 'get') {
+          expect(header(success, 'ETag'), where).toBeDefined();
+          expect(header(success, 'Cache-Control'), where).toBeDefined();
+          expect(op.responses[304], where).toBeDefined();
+        }
+        const paged = op.parameters?.some((p: any) => p.in === 'query' && p.name === 'after');
+        expect(header(success, 'Link') !== undefined, where).toBe(Boolean(paged));
+        const creates = method === 'post' && /\/(customers|tenants)$|\/(apikeys|keys)$/.test(template);
+        expect(header(success, 'Location') !== undefined, where).toBe(creates);
+      }
+    }
+    expect(doc.components.headers['Retry-After'].required).toBe(true);
+    expect(doc.components.headers.Location.required).toBe(true);
+  });
+
+  it('sends the headers it documents: Location on creates, in both dialects', async () => {
+    const name = `located-${Date.now()}`;
+    const created = await client.rest('POST', '/customers', { key: t.systemKey, body: { name } });
+    expect(created.status).toBe(201);
+    expect(created.headers.get('location')).toBe(`/customers/${created.body.uuid}`);
+    expect((await client.rest('GET', created.headers.get('location')!, { key: t.systemKey })).body.name).toBe(name);
+    const tenant = await client.rest('POST', '/tenants', { key: t.systemKey, body: { name: `${name}-t` } });
+    expect(tenant.status).toBe(200);
+    expect(tenant.headers.get('location')).toBe(`/tenants/${tenant.body.uuid}`);
+    const key = await client.rest('POST', '/tenants/self/keys', { key: (await t.customer()).key, body: { name: 'ci' } });
+    expect(key.status).toBe(200);
+    const fetched = await client.rest('GET', key.headers.get('location')!, { key: t.systemKey });
+    expect(fetched.body.keyId).toBe(key.body.keyId);
   });
 
   it('has component schemas that are valid JSON Schema, every $ref resolving', () => {
@@ -151,7 +205,12 @@ describe('GET /openapi.json', () => {
     expect(Object.keys(doc.components.schemas.CreateCustomerRequest.properties)).toEqual(generated(createCustomerInput));
     expect(Object.keys(doc.components.schemas.UpdateCustomerRequest.properties)).toEqual(generated(updateCustomerInput));
     expect(doc.components.schemas.UpdateCustomerRequest.properties.uuid).toMatchObject({ not: {} });
-    expect(doc.components.schemas.ConcurrencyLimitRequest.properties.limit.anyOf).toEqual([
+    // Exactly one of `limit` and `value`: two closed objects, so a generated client types it `{limit} | {value}`.
+    const [byLimit, byValue] = doc.components.schemas.ConcurrencyLimitRequest.oneOf;
+    expect(Object.keys(byLimit.properties)).toEqual(['limit']);
+    expect(byLimit).toMatchObject({ required: ['limit'], additionalProperties: false });
+    expect(byValue).toMatchObject({ properties: { value: byLimit.properties.limit }, required: ['value'], additionalProperties: false });
+    expect(byLimit.properties.limit.anyOf).toEqual([
       { type: 'integer', minimum: 0, maximum: 1_000_000 },
       { type: 'string', pattern: '^[0-9]{1,7}$' },
     ]);
@@ -159,6 +218,11 @@ describe('GET /openapi.json', () => {
     expect(Object.keys(doc.components.schemas.TenantUpdateCustomerRequest.properties)).toEqual(['profile', 'active', 'billingPlan']);
     expect(doc.components.schemas.TenantUpdateCustomerRequest.additionalProperties).toBeUndefined();
     expect(doc.components.schemas.UpdateCustomerRequest.additionalProperties).toBe(false);
+    // Every customers-dialect body is closed; every tenants-dialect one open.
+    for (const [name, schema] of Object.entries<any>(doc.components.schemas).filter(([n]) => n.endsWith('Request'))) {
+      const objects = schema.oneOf ?? [schema];
+      for (const object of objects) expect(object.additionalProperties, name).toBe(name.startsWith('Tenant') ? undefined : false);
+    }
   });
 
   it('agrees with the router on which bodies have the right shape', async () => {

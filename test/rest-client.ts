@@ -15,7 +15,8 @@ export interface RestResult {
 /**
  * REST calls whose answers are checked against the app's own OpenAPI document: the operation is
  * found by method and path template, and the body must match the schema documented for its status
- * (a status the operation does not document fails the call). Router errors on paths or methods that
+ * (a status the operation does not document fails the call), with every header documented as
+ * always sent. Router errors on paths or methods that
  * have no operation (404, 405) must match the error schema.
  */
 export async function createRestClient(t: TestApp) {
@@ -52,6 +53,11 @@ export async function createRestClient(t: TestApp) {
     } else {
       const response = operation.responses[String(res.status)];
       if (!response) throw new Error(`${what}: status not documented`);
+      // Every header the document says this answer always carries (Location, Retry-After, …) is there.
+      for (const [name, header] of Object.entries<any>(response.headers ?? {})) {
+        const required = header.$ref ? document.components.headers[header.$ref.split('/').pop()].required : header.required;
+        if (required && !res.headers.has(name)) throw new Error(`${what}: no ${name} header`);
+      }
       const schema = response.content?.['application/json']?.schema;
       if (method === 'HEAD' || res.status === 204) {
         if (text !== '') throw new Error(`${what}: a body where none belongs`);

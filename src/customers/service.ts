@@ -75,6 +75,12 @@ export async function listCustomers(ctx: RequestContext, input: z.input<typeof l
   return inverted ? rows.reverse() : rows;
 }
 
+/** How many customers there are (deleted ones are not counted). System keys only. */
+export async function countCustomers(ctx: RequestContext): Promise<number> {
+  requireSystem(ctx, 'count customers');
+  return ctx.db.customer.count({ where: { deletedAt: null } });
+}
+
 /**
  * Every customer in id order, a batch at a time, each with its settings: `GET /tenants` without a
  * limit streams them all, holding one batch in memory however many there are. System keys only.

@@ -11,7 +11,7 @@ export const ApiKeyRef = builder.prismaObject('ApiKey', {
 const CreatedApiKeyRef = builder.objectRef<CreatedApiKey>('CreatedApiKey').implement({
   description: 'A new key and its secret. Keep the secret: it cannot be read again.',
   fields: (t) => ({
-    apiKey: t.field({ type: ApiKeyRef, resolve: (key) => key }),
+    apiKey: t.field({ type: ApiKeyRef, description: 'The key as it is listed from now on.', resolve: (key) => key }),
     secret: t.exposeString('secret', { description: 'The bearer token: "XI" and 32 characters.' }),
   }),
 });
@@ -28,7 +28,10 @@ builder.mutationFields((t) => ({
   createApiKey: t.field({
     type: CreatedApiKeyRef,
     description: 'Issues a customer key for the customer (its owner or a system key).',
-    args: { ...customerArgs, name: t.arg.string({ required: true }) },
+    args: {
+      ...customerArgs,
+      name: t.arg.string({ required: true, description: 'A label for the key, 1 to 128 characters without control characters.' }),
+    },
     resolve: (_root, { customer, name }, ctx) => createApiKey(ctx, String(customer), { name }),
   }),
   updateApiKey: t.field({
@@ -36,7 +39,7 @@ builder.mutationFields((t) => ({
     description:
       'Renames a key, or suspends (`active: false`) or resumes (`active: true`) it. A suspended key is refused at ' +
       'once on this process and within a second on every other one.',
-    args: { ...customerArgs, key: t.arg.string({ required: true, description: KEY_REF }), input: t.arg({ type: UpdateApiKeyInput, required: true }) },
+    args: { ...customerArgs, key: t.arg.string({ required: true, description: KEY_REF }), input: t.arg({ type: UpdateApiKeyInput, required: true, description: 'What to change.' }) },
     resolve: (_root, { customer, key, input }, ctx) =>
       updateApiKey(ctx, String(customer), key, Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined && v !== null))),
   }),

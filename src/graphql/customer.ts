@@ -1,6 +1,7 @@
 import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import { builder } from './builder.js';
 import {
+  countCustomers,
   createCustomer,
   createCustomerInput,
   currentCustomer,
@@ -23,7 +24,7 @@ export const CustomerRef = builder.prismaObject('Customer', {
   fields: (t) => ({
     // The fields REST shows too, described once (src/resources/customer.ts); GraphQL's own below.
     ...resourceFields(t, customerResource),
-    settings: t.field({ type: SettingsRef, resolve: (c, _args, ctx) => listSettings(ctx, c) }),
+    settings: t.field({ type: SettingsRef, description: "The customer's settings.", resolve: (c, _args, ctx) => listSettings(ctx, c) }),
     concurrencyLimit: t.field({
       type: ConcurrencyLimitRef,
       nullable: true,
@@ -57,7 +58,7 @@ builder.queryFields((t) => ({
     // Nullable, so that one refused or missing customer among aliased lookups costs that alias only.
     nullable: true,
     description: 'A customer, named by "self", UUID, id or name; null (with the reason in `errors`) when it cannot be read.',
-    args: { id: t.arg({ type: 'ID', required: true, defaultValue: 'self' }) },
+    args: { id: t.arg({ type: 'ID', required: true, defaultValue: 'self', description: '"self" (the customer that owns the key), a UUID, an id or a name.' }) },
     resolve: (_root, { id }, ctx) => resolveCustomer(ctx, String(id)),
   }),
   me: t.field({
@@ -66,16 +67,32 @@ builder.queryFields((t) => ({
     description: 'The customer that owns the calling key; null for a system key.',
     resolve: (_root, _args, ctx) => currentCustomer(ctx),
   }),
-  customers: t.connection({
-    type: CustomerRef,
-    description: 'All customers in id order (system keys only).',
-    resolve: (_root, args, ctx) =>
-      resolveCursorConnection(
-        { args, toCursor: (c) => String(c.id), defaultSize: 50, maxSize: 500 },
-        ({ after, before, limit, inverted }: ResolveCursorConnectionArgs) =>
-          listCustomers(ctx, { limit, after: cursorId(after), before: cursorId(before), inverted }),
-      ),
-  }),
+  customers: t.connection(
+    {
+      type: CustomerRef,
+      description:
+        'All customers in id order (system keys only), a page at a time: `first` (1 to 500, 50 by default) after the ' +
+        '`after` cursor, or `last` before `before`.',
+      resolve: (_root, args, ctx) =>
+        resolveCursorConnection(
+          { args, toCursor: (c) => String(c.id), defaultSize: 50, maxSize: 500 },
+          ({ after, before, limit, inverted }: ResolveCursorConnectionArgs) =>
+            listCustomers(ctx, { limit, after: cursorId(after), before: cursorId(before), inverted }),
+        ),
+    },
+    {
+      name: 'CustomerConnection',
+      description: 'A page of customers.',
+      fields: (c) => ({
+        // Its own COUNT query, run only when the field is asked for.
+        totalCount: c.int({
+          description: 'How many customers there are in all (deleted ones are not counted), on every page.',
+          resolve: (_connection, _args, ctx) => countCustomers(ctx),
+        }),
+      }),
+    },
+    { name: 'CustomerEdge', description: 'A customer in a page, with its cursor.' },
+  ),
 }));
 
 function cursorId(cursor: string | undefined): number | undefined {
@@ -85,6 +102,7 @@ function cursorId(cursor: string | undefined): number | undefined {
 }
 
 const CreateCustomerInput = builder.inputType('CreateCustomerInput', {
+  description: 'A new customer: its name, and optionally its profile, plan and whether it is active.',
   fields: (t) => zodInputFields(t, createCustomerInput),
 });
 
@@ -102,7 +120,7 @@ builder.mutationFields((t) => ({
   createCustomer: t.field({
     type: CustomerRef,
     description: 'Registers a customer (system keys only).',
-    args: { input: t.arg({ type: CreateCustomerInput, required: true }) },
+    args: { input: t.arg({ type: CreateCustomerInput, required: true, description: 'The new customer.' }) },
     resolve: (_root, { input }, ctx) => createCustomer(ctx, defined(input)),
   }),
   updateCustomer: t.field({
@@ -110,8 +128,8 @@ builder.mutationFields((t) => ({
     description:
       'Changes `active`, `billingPlan` (system keys only) or `profile` (merged, as mergeCustomerProfile does).',
     args: {
-      customer: t.arg({ type: 'ID', required: true }),
-      input: t.arg({ type: UpdateCustomerInput, required: true }),
+      customer: t.arg({ type: 'ID', required: true, description: '"self", a UUID, an id or a name' }),
+      input: t.arg({ type: UpdateCustomerInput, required: true, description: 'What to change.' }),
     },
     resolve: (_root, { customer, input }, ctx) => updateCustomer(ctx, String(customer), defined(input)),
   }),
@@ -119,8 +137,8 @@ builder.mutationFields((t) => ({
     type: CustomerRef,
     description: 'Replaces the customer-managed profile.',
     args: {
-      customer: t.arg({ type: 'ID', required: true, defaultValue: 'self' }),
-      profile: t.arg({ type: 'JSONObject', required: true }),
+      customer: t.arg({ type: 'ID', required: true, defaultValue: 'self', description: '"self", a UUID, an id or a name' }),
+      profile: t.arg({ type: 'JSONObject', required: true, description: 'The whole new profile (members left out are removed).' }),
     },
     resolve: (_root, { customer, profile }, ctx) => updateCustomerProfile(ctx, String(customer), profile),
   }),

@@ -28,7 +28,10 @@ builder.objectField(CustomerRef, 'events', (t) =>
           return listEvents(ctx, { customer: String(customer.id) }, { after: resumePoint(after, undefined), limit: Math.min(limit, 500) });
         },
       ),
-  }),
+  },
+  { name: 'EventConnection', description: 'A page of events, oldest first.' },
+  { name: 'EventEdge', description: 'An event in a page, with its cursor (the event id).' },
+  ),
 );
 
 builder.subscriptionFields((t) => ({

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { Resource } from '../resources/define.js';
+import type { GraphQLEnum, Resource } from '../resources/define.js';
+import { builder } from './builder.js';
 
 /**
  * The GraphQL side of the one description per resource (src/resources): object fields from a
@@ -11,12 +12,29 @@ import type { Resource } from '../resources/define.js';
 type FieldBuilder = { field(options: object): unknown };
 type InputFieldBuilder = { field(options: object): unknown };
 
+const enums = new Map<string, unknown>();
+
+/** A resource's enum as a GraphQL enum type, made once however many fields use it. */
+function enumRef(definition: GraphQLEnum): unknown {
+  let ref = enums.get(definition.name);
+  if (!ref) {
+    ref = builder.enumType(definition.name, { description: definition.description, values: definition.values });
+    enums.set(definition.name, ref);
+  }
+  return ref;
+}
+
 /** The Pothos fields of a resource's GraphQL-visible fields. */
 export function resourceFields<S>(t: FieldBuilder, resource: Resource<S>): Record<string, never> {
   return Object.fromEntries(
     resource.graphqlFields().map(([name, field]) => [
       name,
-      t.field({ type: field.type, nullable: field.nullable, description: field.description, resolve: field.resolve }),
+      t.field({
+        type: field.enum ? enumRef(field.enum) : field.type,
+        nullable: field.nullable,
+        description: field.description,
+        resolve: field.resolve,
+      }),
     ]),
   ) as Record<string, never>;
 }

@@ -33,13 +33,13 @@ export const SettingsRef = builder.objectRef<Setting[]>('Settings').implement({
       description: 'All settings as `{ "<name>": <value> }`.',
       resolve: (settings) => settingsObject(settings),
     }),
-    items: t.field({ type: [SettingRef], resolve: (settings) => settings }),
+    items: t.field({ type: [SettingRef], description: 'Every setting as an entry, with its timestamps.', resolve: (settings) => settings }),
   }),
 });
 
 export const ConcurrencyLimitRef = builder.objectRef<{ limit: number }>('ConcurrencyLimit').implement({
   description: "The customer's own (soft) concurrency limit.",
-  fields: (t) => ({ limit: t.exposeInt('limit') }),
+  fields: (t) => ({ limit: t.exposeInt('limit', { description: 'At most this many concurrent calls (0 to 1000000).' }) }),
 });
 
 builder.mutationFields((t) => ({
@@ -48,7 +48,7 @@ builder.mutationFields((t) => ({
     description: 'Creates or replaces a supported setting; the value is validated by the setting.',
     args: {
       ...customerArgs,
-      name: t.arg.string({ required: true }),
+      name: t.arg.string({ required: true, description: 'A supported setting, e.g. `concurrency-limit`.' }),
       value: t.arg({ type: 'JSON', description: 'Validated by the setting; null is passed on (and refused by concurrency-limit).' }),
     },
     // The customer as this write left it: its modifiedAt is this write's, whatever follows.
@@ -57,13 +57,13 @@ builder.mutationFields((t) => ({
   removeCustomerSetting: t.field({
     type: CustomerRef,
     description: 'Removes a setting; NOT_FOUND when it is not set.',
-    args: { ...customerArgs, name: t.arg.string({ required: true }) },
+    args: { ...customerArgs, name: t.arg.string({ required: true, description: 'The setting name, e.g. `concurrency-limit`.' }) },
     resolve: async (_root, { customer, name }, ctx) => (await removeSetting(ctx, String(customer), name)).customer,
   }),
   setConcurrencyLimit: t.field({
     type: CustomerRef,
     description: 'Sets the `concurrency-limit` setting (an integer from 0 to 1000000).',
-    args: { ...customerArgs, limit: t.arg.int({ required: true }) },
+    args: { ...customerArgs, limit: t.arg.int({ required: true, description: 'An integer from 0 to 1000000.' }) },
     resolve: async (_root, { customer, limit }, ctx) => (await setConcurrencyLimit(ctx, String(customer), limit)).customer,
   }),
   removeConcurrencyLimit: t.field({

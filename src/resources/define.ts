@@ -33,7 +33,42 @@ const KINDS = {
   jsonObject: { json: jsonObjectJson, graphql: 'JSONObject', render: (v: unknown) => v },
 } as const;
 
-export type Kind = keyof typeof KINDS | { enum: readonly [string, ...string[]] };
+/**
+ * A closed set of strings: a JSON string enum in REST, and a GraphQL enum type of its own, each
+ * value described. GraphQL enum values must be names, so a value there is the REST value with every
+ * other character (the `.` of `customer.created`) written `_`: `customer_created`; resolvers still
+ * see the REST value.
+ */
+export interface EnumKind {
+  /** The GraphQL enum type's name. */
+  name: string;
+  description: string;
+  /** Each value (as REST sends it) and what it means, in order. */
+  enum: Readonly<Record<string, string>>;
+}
+
+export type Kind = keyof typeof KINDS | EnumKind;
+
+/** A REST enum value as a GraphQL enum value name. */
+const graphqlEnumValue = (value: string) => value.replace(/[^_0-9A-Za-z]/g, '_');
+
+/** The GraphQL side of an enum field: its type's name, description and values. */
+export interface GraphQLEnum {
+  name: string;
+  description: string;
+  /** GraphQL name → the REST value it stands for, and its description. */
+  values: Record<string, { value: string; description: string }>;
+}
+
+function graphqlEnum(kind: EnumKind): GraphQLEnum {
+  const values: GraphQLEnum['values'] = {};
+  for (const [value, description] of Object.entries(kind.enum)) {
+    const name = graphqlEnumValue(value);
+    if (values[name]) throw new Error(`${kind.name}: "${value}" and "${values[name].value}" are the same GraphQL enum value`);
+    values[name] = { value, description };
+  }
+  return { name: kind.name, description: kind.description, values };
+}
 
 export interface Field<S> {
   kind: Kind;
@@ -55,13 +90,14 @@ export interface Resource<S> {
   /** The REST JSON of a source in a dialect, fields in the resource's order. */
   render(source: S, dialect: Dialect): Record<string, unknown>;
   /** The fields GraphQL shows: name → how to build the Pothos field. */
-  graphqlFields(): [string, { type: string; nullable: boolean; description?: string; resolve: (source: S) => unknown }][];
+  graphqlFields(): [string, { type: string; enum?: GraphQLEnum; nullable: boolean; description?: string; resolve: (source: S) => unknown }][];
 }
 
 const shows = (field: Field<unknown>, where: Dialect | 'graphql') => field.in?.[where] ?? true;
 
 function jsonSchemaOf(field: Field<unknown>): z.ZodType {
-  let schema: z.ZodType = typeof field.kind === 'object' ? z.enum(field.kind.enum) : KINDS[field.kind].json();
+  let schema: z.ZodType =
+    typeof field.kind === 'object' ? z.enum(Object.keys(field.kind.enum) as [string, ...string[]]) : KINDS[field.kind].json();
   if (field.nullable) schema = schema.nullable();
   const meta = { ...(field.description && { description: field.description }), ...(field.examples && { examples: field.examples }) };
   return Object.keys(meta).length ? schema.meta(meta) : schema;
@@ -104,8 +140,8 @@ export function defineResource<S>(name: string, spec: { description: string; fie
         .map(([key, f]) => [
           key,
           {
-            // Enumerations travel as their string values in GraphQL.
-            type: typeof f.kind === 'object' ? 'String' : KINDS[f.kind].graphql,
+            type: typeof f.kind === 'object' ? f.kind.name : KINDS[f.kind].graphql,
+            ...(typeof f.kind === 'object' && { enum: graphqlEnum(f.kind) }),
             nullable: f.nullable ?? false,
             description: f.description,
             resolve: (source: S) => f.get(source) ?? null,

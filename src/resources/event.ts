@@ -9,16 +9,18 @@ export const eventResource = defineResource<EventRow>('Event', {
     customer: { kind: 'uuid', description: 'The uuid of the customer changed.', get: (e) => e.customer },
     type: {
       kind: {
-        enum: [
-          'customer.created',
-          'customer.updated',
-          'customer.deleted',
-          'setting.set',
-          'setting.removed',
-          'apikey.created',
-          'apikey.updated',
-          'apikey.deleted',
-        ],
+        name: 'EventType',
+        description: 'What an event records. In GraphQL the `.` of the REST value is written `_` (`customer_created`).',
+        enum: {
+          'customer.created': 'A customer was registered.',
+          'customer.updated': 'A customer, or its profile, changed.',
+          'customer.deleted': 'A customer was deleted.',
+          'setting.set': 'A setting was created or replaced (`subject`: its name).',
+          'setting.removed': 'A setting was removed (`subject`: its name).',
+          'apikey.created': 'A key was issued (`subject`: its keyId).',
+          'apikey.updated': 'A key was renamed, suspended or resumed (`subject`: its keyId).',
+          'apikey.deleted': 'A key was deleted (`subject`: its keyId).',
+        },
       },
       description: 'What changed: `customer.*`, `setting.set`, `setting.removed` or `apikey.*`.',
       get: (e) => e.type,

@@ -29,6 +29,66 @@ const ERRORS: Partial<Record<number, string>> = {
   503: 'UNAVAILABLE: the database does not answer',
 };
 
+/**
+ * The response headers the service sends, documented once (components.headers) and referenced by
+ * each response that carries them; which responses those are is derived from the route table below.
+ */
+const HEADERS = {
+  'X-Request-Id': {
+    description:
+      "This request's id, also in the service's log line and in the events the request causes: the caller's own " +
+      '`X-Request-Id` when it is 1 to 128 characters of `[A-Za-z0-9_.:@-]`, else a new UUID. Sent on every answer.',
+    required: true,
+    schema: { type: 'string', minLength: 1, maxLength: 128 },
+  },
+  'Retry-After': {
+    description: 'Whole seconds to wait before trying again with this key.',
+    required: true,
+    schema: { type: 'string', pattern: '^[0-9]+$', examples: ['1'] },
+  },
+  Location: {
+    description: 'The path of the new resource, relative to the server.',
+    required: true,
+    schema: { type: 'string', format: 'uri-reference' },
+  },
+  Link: {
+    description: 'The next page, as `<...>; rel="next"`; absent on the last page.',
+    schema: { type: 'string' },
+  },
+  ETag: {
+    description:
+      'A strong validator of this body: send it back in `If-None-Match` and, while nothing changed, the answer is ' +
+      '304 with no body. Absent on answers streamed as they are produced (every tenant at once, an event stream).',
+    schema: { type: 'string' },
+  },
+  'Cache-Control': {
+    description:
+      '`private, no-cache` with an `ETag`: the answer depends on the key, so shared caches keep none, and clients ' +
+      'revalidate each time; `no-cache, no-transform` on an event stream.',
+    schema: { type: 'string' },
+  },
+  'X-Modified-At': {
+    description:
+      "The customer's `modifiedAt` as this write set it, to the millisecond (`2020-03-29T10:26:51.123Z`). " +
+      'Writes to one customer apply one at a time, each moving `modifiedAt` forward, so this orders them.',
+    required: true,
+    schema: { type: 'string', format: 'date-time' },
+  },
+} as const;
+type HeaderName = keyof typeof HEADERS;
+
+const headers = (...names: HeaderName[]) =>
+  Object.fromEntries(names.map((name) => [name, { $ref: `#/components/headers/${name}` }]));
+
+/**
+ * Where the routes are: relative to the document's own URL, so the document is right on whatever
+ * host, port and scheme it is fetched from, with no setting to keep in step with the deployment.
+ */
+const SERVERS = [{ url: '/', description: 'The service that serves this document.' }];
+
+/** The service is not published under an open-source license. */
+const LICENSE = { name: 'Proprietary: all rights reserved', identifier: 'LicenseRef-Proprietary' };
+
 const kib = (bytes: number) => `${Math.round((bytes / 1024) * 100) / 100} KiB`;
 const tooLarge = (maxBodyBytes: number) => `PAYLOAD_TOO_LARGE: the body is over ${kib(maxBodyBytes)}`;
 
@@ -63,10 +123,39 @@ function componentSchemas(routes: Route[]): Record<string, unknown> {
       // A request body is documented as it is accepted, everything else as it is sent.
       if ((io === 'input') !== requests.has(id)) continue;
       const { $schema: _schema, $id: _id, ...rest } = schema as Record<string, unknown>;
-      schemas[id] = rest;
+      schemas[id] = io === 'input' ? exclusiveMembers(rest) : rest;
     }
   }
   return Object.fromEntries(Object.entries(schemas).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+type JsonSchema = Record<string, unknown> & { properties?: Record<string, unknown>; oneOf?: { required?: string[] }[] };
+
+/**
+ * An object that takes exactly one of some members (a `oneOf` of `required` lists beside its
+ * `properties`, as the concurrency-limit body says it) documented as a `oneOf` of objects that each
+ * hold only their own members: the same bodies validate, but a generated client types it as a
+ * union (`{limit} | {value}`) instead of an object whose members are all optional. In an open
+ * object (the tenants dialect) the other alternatives' members are `false` (absent), as the router
+ * still refuses both at once.
+ */
+function exclusiveMembers(schema: JsonSchema): JsonSchema {
+  const { properties, oneOf, required: _required, type: _type, additionalProperties, ...rest } = schema;
+  if (!properties || !oneOf?.length || !oneOf.every((alt) => alt.required && Object.keys(alt).length === 1)) return schema;
+  const closed = additionalProperties === false;
+  return {
+    ...rest,
+    oneOf: oneOf.map(({ required = [] }) => ({
+      type: 'object',
+      properties: Object.fromEntries(
+        Object.entries(properties).flatMap(([name, member]) =>
+          required.includes(name) ? [[name, member]] : closed ? [] : [[name, false]],
+        ),
+      ),
+      required,
+      ...(closed && { additionalProperties: false }),
+    })),
+  };
 }
 
 function nameOf(schema: z.ZodType): string {
@@ -79,7 +168,8 @@ const ref = (schema: z.ZodType) => ({ $ref: REF + nameOf(schema) });
 
 function errorStatuses(route: Route): number[] {
   const statuses = new Set<number>([500, ...(route.errors ?? [])]);
-  if (route.auth === 'key') [401, 403, 503].forEach((s) => statuses.add(s));
+  // Every key is rate-limited (429), whatever the route.
+  if (route.auth === 'key') [401, 403, 429, 503].forEach((s) => statuses.add(s));
   if (route.path.includes('{')) [400, 404].forEach((s) => statuses.add(s));
   if (route.body) [400, 413, 415].forEach((s) => statuses.add(s));
   if (route.query) statuses.add(400);
@@ -91,6 +181,19 @@ const writesCustomer = (route: Route) =>
   (route.method === 'PATCH' || route.method === 'PUT' || (route.method === 'POST' && route.path.endsWith('/settings')) ||
     (route.method === 'DELETE' && /\/(settings\/\{name\}|concurrency-limit)$/.test(route.path))) &&
   /^\/(customers|tenants)\/\{customer\}(\/settings.*|\/concurrency-limit)?$/.test(route.path);
+
+/** The headers of a route's success, from what the route table says of it. */
+function successHeaders(route: Route): HeaderName[] {
+  const names: HeaderName[] = ['X-Request-Id'];
+  if (route.creates) names.push('Location');
+  // A paged list (`limit` and `after`) links its next page.
+  const query = (route.query as z.ZodObject | undefined)?.shape;
+  if (query && 'limit' in query && 'after' in query) names.push('Link');
+  if (route.method === 'GET' && route.status === 200) names.push('ETag');
+  if (route.method === 'GET') names.push('Cache-Control');
+  if (writesCustomer(route)) names.push('X-Modified-At');
+  return names;
+}
 
 function operation(route: Route, maxBodyBytes: number) {
   const parameters: unknown[] = [];
@@ -122,26 +225,29 @@ function operation(route: Route, maxBodyBytes: number) {
       schema: { type: 'string', pattern: '^[0-9]{1,15}$' },
     });
   }
-  if ((route.path === '/customers' || route.path === '/tenants') && route.method === 'GET') {
-    success.headers = {
-      Link: { description: 'The next page, as `<...>; rel="next"`; absent on the last page.', schema: { type: 'string' } },
-    };
+  const read = route.method === 'GET';
+  if (read) {
+    parameters.push({
+      name: 'If-None-Match',
+      in: 'header',
+      required: false,
+      description: 'The `ETag` of an answer already held: while the answer is unchanged, 304 with no body.',
+      schema: { type: 'string' },
+    });
   }
-  if (writesCustomer(route)) {
-    success.headers = {
-      'X-Modified-At': {
-        description:
-          "The customer's `modifiedAt` as this write set it, to the millisecond (`2020-03-29T10:26:51.123Z`). " +
-          'Writes to one customer apply one at a time, each moving `modifiedAt` forward, so this orders them.',
-        schema: { type: 'string', format: 'date-time' },
-      },
-    };
-  }
+  success.headers = headers(...successHeaders(route));
   const responses: Record<string, unknown> = { [route.status]: success };
+  if (read) {
+    responses[304] = {
+      description: 'Not modified: the `ETag` sent in `If-None-Match` is still the answer\'s.',
+      headers: headers('X-Request-Id', 'ETag', 'Cache-Control'),
+    };
+  }
   for (const status of errorStatuses(route)) {
     const code = (Object.keys(statusOf) as ErrorCode[]).find((c) => statusOf[c] === status);
     responses[status] = {
       description: status === 413 ? tooLarge(maxBodyBytes) : (ERRORS[status] ?? code),
+      headers: headers('X-Request-Id', ...(status === 429 ? (['Retry-After'] as const) : [])),
       content: { 'application/json': { schema: ref(errorJson) } },
     };
   }
@@ -168,12 +274,19 @@ export function openApiDocument(routes: Route[], maxBodyBytes = configDefaults.M
   for (const route of routes) (paths[route.path] ??= {})[route.method.toLowerCase()] = operation(route, maxBodyBytes);
   return {
     openapi: '3.1.0',
-    info: { title: 'Customer API gateway: REST compatibility', version: '1.0.0', description: description(maxBodyBytes) },
+    info: {
+      title: 'Customer API gateway: REST compatibility',
+      version: '1.0.0',
+      description: description(maxBodyBytes),
+      license: LICENSE,
+    },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    servers: SERVERS,
     tags: [...new Set(routes.map((r) => r.tag))].map((name) => ({ name, description: TAGS[name] })),
     paths,
     components: {
       schemas: componentSchemas(routes),
+      headers: HEADERS,
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: '`XI` followed by 32 characters from [A-Za-z0-9].' } },
     },
   };

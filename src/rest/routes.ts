@@ -75,6 +75,8 @@ interface RouteInfo {
   response?: z.ZodType;
   /** A success body that no schema here describes. */
   media?: { type: string; description: string };
+  /** The route creates a resource and names it in the `Location` header (the handler sets it). */
+  creates?: boolean;
   /** Error statuses this route can answer beyond those its auth, parameters and body imply. */
   errors?: number[];
   /** The dialect of a customer route (its path family); none for the service's own routes. */
@@ -236,6 +238,7 @@ function customerRoutes(dialect: Dialect): Route[] {
       who: 'system',
       body: body(createCustomerInput),
       status: created,
+      creates: true,
       response: json('customer'),
       errors: [409],
       async handle({ ctx, body: input }) {
@@ -469,15 +472,21 @@ function customerRoutes(dialect: Dialect): Route[] {
         operationId: keyOperationId('createApiKey'),
         tag: tag('API keys'),
         summary: 'Issue a customer key',
-        description: "The answer holds the key's `secret`, shown only this once.",
+        description: "The answer holds the key's `secret`, shown only this once. The `Location` header names the new key.",
         dialect,
         who: 'owner or system',
         body: body(createApiKeyInput),
         status: created,
+        creates: true,
         response: json('createdApiKey'),
         async handle({ ctx, params, body: input }) {
           const key = await createApiKey(ctx, params.customer!, input);
-          return new Reply({ status: created, json: createdKeyJson(key), headers: { 'cache-control': 'no-store' } });
+          return new Reply({
+            status: created,
+            json: createdKeyJson(key),
+            // The secret is in this answer only: no cache may keep it.
+            headers: { 'cache-control': 'no-store', location: `${prefix}/${key.customerId}/${segment}/${key.keyId}` },
+          });
         },
       }),
       keyRoute({
