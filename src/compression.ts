@@ -64,6 +64,12 @@ export function useCompression(): Plugin {
       if (!response.body || response.headers.has('content-encoding')) return;
       if (response.status === 204 || response.status === 304 || response.status < 200) return;
       if (!COMPRESSIBLE.test(response.headers.get('content-type') ?? '')) return;
+      // A client that accepts no encoding (most API clients send no Accept-Encoding) gets the answer
+      // as it is: saying Vary is all there is to do, without reading and rebuilding the body.
+      if (!chooseEncoding(request.headers.get('accept-encoding'))) {
+        response.headers.append('vary', 'Accept-Encoding');
+        return;
+      }
       // Copied one by one: a Headers built from another keeps the names' letter case, and then
       // misses them when read back in lower case.
       const headers = new fetchAPI.Headers();
