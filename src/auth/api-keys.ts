@@ -78,11 +78,11 @@ export async function updateApiKey(ctx: RequestContext, identifier: string, ref:
   const data = parseInput(updateApiKeyInput, input);
   const key = await resolveApiKey(ctx, identifier, ref);
   if (data.name === undefined && data.active === undefined) return key;
-  const customer = await resolveCustomer(ctx, identifier);
+  // The customer resolveApiKey found, locked (writeCustomer hands it over).
   const updated = await writeCustomer(
     ctx,
-    customer.id,
-    async (tx, _customer, emit) => {
+    key.customerId!,
+    async (tx, customer, emit) => {
       const { count } = await tx.apiKey.updateMany({
         where: { id: key.id, deletedAt: null },
         data: { ...(data.name !== undefined && { name: data.name }), ...(data.active !== undefined && { active: data.active }), modifiedAt: new Date() },
@@ -105,12 +105,11 @@ export async function updateApiKey(ctx: RequestContext, identifier: string, ref:
  */
 export async function deleteApiKey(ctx: RequestContext, identifier: string, ref: string): Promise<ApiKey> {
   const key = await resolveApiKey(ctx, identifier, ref);
-  const customer = await resolveCustomer(ctx, identifier);
   try {
     await writeCustomer(
       ctx,
-      customer.id,
-      async (tx, _customer, emit) => {
+      key.customerId!,
+      async (tx, customer, emit) => {
         // Only a live key is deleted: two concurrent deletes of one key answer one 404.
         const deletedAt = new Date();
         const { count } = await tx.apiKey.updateMany({ where: { id: key.id, deletedAt: null }, data: { deletedAt } });

@@ -295,6 +295,10 @@ export function writeCustomer<T>(
   return result;
 }
 
+/** The columns of a customer row as the Customer type names them, for the two raw statements below. */
+const CUSTOMER_ROW = Prisma.raw(`id, uuid::text AS uuid, name, active, profile, billing_plan AS "billingPlan",
+  created_at AS "createdAt", modified_at AS "modifiedAt", last_activity AS "lastActivity", deleted_at AS "deletedAt"`);
+
 /**
  * Moves `modifiedAt` and locks the customer's row for the rest of the transaction, so concurrent
  * writes to one customer apply one after another. `modifiedAt` strictly increases with each write
@@ -305,8 +309,7 @@ export async function touchCustomer(tx: Prisma.TransactionClient, customerId: nu
   const rows = await tx.$queryRaw<Customer[]>`
     UPDATE customers SET modified_at = GREATEST(modified_at + interval '1 millisecond', clock_timestamp())
     WHERE id = ${customerId} AND deleted_at IS NULL
-    RETURNING id, uuid::text AS uuid, name, active, profile, billing_plan AS "billingPlan", created_at AS "createdAt",
-      modified_at AS "modifiedAt", last_activity AS "lastActivity", deleted_at AS "deletedAt"`;
+    RETURNING ${CUSTOMER_ROW}`;
   if (rows.length === 0) throw notFound('The customer no longer exists');
   return rows[0]!;
 }
@@ -314,8 +317,7 @@ export async function touchCustomer(tx: Prisma.TransactionClient, customerId: nu
 /** Locks the customer's row for the rest of the transaction without moving `modifiedAt` (key changes). */
 async function lockCustomer(tx: Prisma.TransactionClient, customerId: number): Promise<Customer> {
   const rows = await tx.$queryRaw<Customer[]>`
-    SELECT id, uuid::text AS uuid, name, active, profile, billing_plan AS "billingPlan", created_at AS "createdAt",
-      modified_at AS "modifiedAt", last_activity AS "lastActivity", deleted_at AS "deletedAt"
+    SELECT ${CUSTOMER_ROW}
     FROM customers WHERE id = ${customerId} AND deleted_at IS NULL FOR UPDATE`;
   if (rows.length === 0) throw notFound('The customer no longer exists');
   return rows[0]!;

@@ -34,6 +34,12 @@ export async function readEvents(sql: Sql, options: { customerId?: number; after
   return rows.map((row) => ({ ...row, id: Number(row.id) }));
 }
 
+/** The id of a customer's newest event (0 when it has none): where a stream of "from now on" starts. */
+export async function newestEventId(sql: Sql, customerId: number): Promise<number> {
+  const [row] = await sql<{ id: string }>('SELECT COALESCE(max(id), 0)::text AS id FROM events WHERE customer_id = $1', [customerId]);
+  return Number(row?.id ?? 0);
+}
+
 /** Refuses a resume point older than what retention keeps: 410 GONE, saying so. */
 export async function checkResumePoint(sql: Sql, after: number, retentionDays: number): Promise<void> {
   if (after === 0) return;

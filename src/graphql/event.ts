@@ -1,7 +1,7 @@
 import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import { resolveCustomer } from '../customers/service.js';
 import { badRequest } from '../errors.js';
-import type { EventRow } from '../events/read.js';
+import { newestEventId, type EventRow } from '../events/read.js';
 import { listEvents, resumePoint, subscribeEvents } from '../events/service.js';
 import { eventResource } from '../resources/event.js';
 import { builder } from './builder.js';
@@ -55,8 +55,7 @@ builder.subscriptionFields((t) => ({
     subscribe: async (_root, { customer }, ctx) => {
       const target = await resolveCustomer(ctx, String(customer));
       // Only what happens from now on: start after the newest event there is.
-      const [newest] = await ctx.sql<{ id: string }>('SELECT COALESCE(max(id), 0)::text AS id FROM events WHERE customer_id = $1', [target.id]);
-      const events = await subscribeEvents(ctx, { customer: String(target.id) }, Number(newest?.id ?? 0));
+      const events = await subscribeEvents(ctx, { customer: String(target.id) }, await newestEventId(ctx.sql, target.id));
       return (async function* () {
         for await (const event of events) {
           if (event.type === 'customer.deleted') return;

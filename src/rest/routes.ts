@@ -300,9 +300,9 @@ function customerRoutes(dialect: Dialect): Route[] {
       status: tenants ? 200 : 204,
       ...(tenants && { response: json('customer') }),
       async handle({ ctx, params }) {
-        const before = await withSettings(ctx, await resolveCustomer(ctx, params.customer!));
-        await deleteCustomer(ctx, params.customer!);
-        return tenants ? customerJson(before) : new Reply({ status: 204 });
+        const { before } = await deleteCustomer(ctx, params.customer!);
+        // Its settings are kept with it, so the tenant as it was can still be told.
+        return tenants ? customerJson(await withSettings(ctx, before)) : new Reply({ status: 204 });
       },
     }),
 
