@@ -317,6 +317,25 @@ describe('live streams (Server-Sent Events)', () => {
     await stream.cancel();
   });
 
+  it('GraphQL subscriptions keep the customer\'s authorization: another customer, existing or not, is FORBIDDEN; no key is 401; self with a system key is 400', async () => {
+    const c = await t.customer();
+    const other = await t.customer();
+    const subscribe = async (key: string | undefined, customer: string) => {
+      const res = await t.http('POST', '/graphql', {
+        key,
+        headers: { accept: 'text/event-stream' },
+        body: { query: `subscription { customerEvents(customer: "${customer}") { id } }` },
+      });
+      // The refusal comes as the stream's one event (or, before the stream starts, as its body).
+      const text = res.status === 200 ? ((await sseReader(res.body!).next(1))[0]?.data ?? '') : await res.text();
+      return { status: res.status, code: /"code":"([A-Z_]+)"/.exec(text)?.[1] };
+    };
+    expect(await subscribe(c.key, other.uuid)).toMatchObject({ code: 'FORBIDDEN' });
+    expect(await subscribe(c.key, '7d1e5bbc-5a0b-4c1f-9d53-2b1ad1c2e0f1')).toMatchObject({ code: 'FORBIDDEN' });
+    expect(await subscribe(undefined, 'self')).toMatchObject({ status: 401 });
+    expect(await subscribe(t.systemKey, 'self')).toMatchObject({ code: 'BAD_REQUEST' });
+  });
+
   it('GraphQL customerChanged answers the customer after each change', async () => {
     const c = await t.customer();
     const res = await t.http('POST', '/graphql', {
