@@ -59,6 +59,8 @@ const envSchema = z.object({
   MAX_STREAMS_PER_KEY: z.coerce.number().int().min(1).max(10_000).default(20),
   // How often an idle event stream sends a heartbeat comment, so proxies keep it open.
   SSE_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
+  // Customers (with settings and key lists) held in memory per process; 0 disables the read cache.
+  READ_CACHE_SIZE: z.coerce.number().int().min(0).max(10_000_000).default(10_000),
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
   METRICS: z
     .enum(['on', 'off', 'true', 'false', '1', '0'])

@@ -6,6 +6,7 @@ import { unauthenticated } from './errors.js';
 import { EventHub } from './events/hub.js';
 import type { Actor } from './events/record.js';
 import { createLoaders, type Loaders } from './loaders.js';
+import { READ_CACHE_CHANNEL, ReadCache } from './customers/read-cache.js';
 import { RateLimiter, type KeyRateLimiter, type RateLimitMode } from './rate-limit.js';
 import { SharedRateLimiter } from './shared-rate-limit.js';
 import { requestInfo } from './request-info.js';
@@ -24,6 +25,8 @@ export interface Services {
   /** Resolves when the database answers. */
   ping(): Promise<void>;
   events: EventSettings & { hub: EventHub };
+  /** Customers, settings and key lists held in memory, kept exact by the change feed. */
+  readCache: ReadCache;
 }
 
 /** How events are kept and streamed (config.ts: EVENT_RETENTION_DAYS, MAX_STREAMS_PER_KEY, SSE_*). */
@@ -48,6 +51,8 @@ export function createServices(
     onRateLimitModeChange?: (mode: RateLimitMode) => void;
     onError?: (error: unknown) => void;
     events?: Partial<EventSettings>;
+    /** Customers the read cache holds at most (READ_CACHE_SIZE); 0 disables it. */
+    readCacheSize?: number;
   },
 ): Services {
   const authenticator = new Authenticator(database.sql, options.authCacheTtlMs);
@@ -64,7 +69,11 @@ export function createServices(
     up: () => hub.setFeed(true),
     down: () => hub.setFeed(false),
   });
+  // Without a feed (embedded database) the cache never goes live: every read goes to the database.
+  const readCache = new ReadCache(options.readCacheSize ?? 10_000, database.sql);
+  database.listen?.(READ_CACHE_CHANNEL, readCache.feed);
   return {
+    readCache,
     db: database.prisma,
     events: { ...defaultEventSettings, ...options.events, hub },
     authenticator,
@@ -101,6 +110,8 @@ export interface RequestContext {
   /** This process's event streams, told of this request's commits; and how streams behave. */
   eventHub?: EventHub;
   events: Services['events'];
+  /** Dropped for the customers a write touched, when its transaction ends. */
+  readCache?: ReadCache;
 }
 
 export function createRequestContext(
@@ -115,7 +126,8 @@ export function createRequestContext(
     actor: extra.actor ?? { keyId: principal.keyId, kind: principal.type },
     requestId: extra.requestId,
     authorization: extra.authorization,
-    loaders: createLoaders(services.db, services.sql),
+    loaders: createLoaders(services.db, services.sql, services.readCache),
+    readCache: services.readCache,
     authenticator: services.authenticator,
     eventHub: services.events.hub,
     events: services.events,

@@ -1,54 +1,84 @@
 import DataLoader from 'dataloader';
 import type { Db, Sql } from './db/database.js';
 import type { ApiKey, Customer, Setting } from './generated/prisma/client.js';
+import type { ReadCache } from './customers/read-cache.js';
 
 /**
  * Per-request loaders: every customer, settings list and key list that one request touches is read
- * in one statement per kind, however many aliases, list items or nested fields ask for it.
+ * in one statement per kind, however many aliases, list items or nested fields ask for it. With a
+ * read cache (customers/read-cache.ts), what it holds is answered from memory and only the rest is
+ * read (still one statement per kind); what is read fills it.
  */
-export function createLoaders(db: Db, sql: Sql) {
+export function createLoaders(db: Db, sql: Sql, cache?: ReadCache) {
   /** Keys are `id:<n>`, `uuid:<uuid>` or `name:<name>` (customers/identifiers.ts refKey). */
   const customer: DataLoader<string, Customer | null> = new DataLoader(async (keys) => {
+    const byKey = new Map<string, Customer>();
     const ids: number[] = [];
     const uuids: string[] = [];
     const names: string[] = [];
     for (const key of keys) {
+      // The process's read cache first (customers/read-cache.ts): only what it lacks is read.
+      const held = cache?.lookup(key);
+      if (held) {
+        settings.prime(held.customer.id, held.settings);
+        byKey.set(key, held.customer);
+        continue;
+      }
       const value = key.slice(key.indexOf(':') + 1);
       if (key.startsWith('id:')) ids.push(Number(value));
       else if (key.startsWith('uuid:')) uuids.push(value);
       else names.push(value);
     }
-    // One statement for the customers and their settings: almost every request that reads a
-    // customer reads its settings too.
-    const rows = await sql<CustomerRow>(CUSTOMERS_WITH_SETTINGS, [ids, uuids, names]);
-    const byKey = new Map<string, Customer>();
-    for (const { settings: own, ...row } of rows) {
-      settings.prime(row.id, own.map(toSetting));
-      byKey.set(`id:${row.id}`, row);
-      byKey.set(`uuid:${row.uuid}`, row);
-      byKey.set(`name:${row.name}`, row);
+    if (ids.length + uuids.length + names.length > 0) {
+      const ticket = cache?.ticket() ?? 0;
+      // One statement for the customers and their settings: almost every request that reads a
+      // customer reads its settings too.
+      const rows = await sql<CustomerRow>(CUSTOMERS_WITH_SETTINGS, [ids, uuids, names]);
+      for (const { settings: own, ...row } of rows) {
+        const list = own.map(toSetting);
+        settings.prime(row.id, list);
+        cache?.fill(ticket, row, list);
+        byKey.set(`id:${row.id}`, row);
+        byKey.set(`uuid:${row.uuid}`, row);
+        byKey.set(`name:${row.name}`, row);
+      }
     }
     // Later lookups of the same customer by another identifier are answered from the cache.
     const requested = new Set(keys);
-    for (const [key, row] of byKey) if (!requested.has(key)) customer.prime(key, row);
+    for (const row of new Set(byKey.values())) {
+      for (const key of [`id:${row.id}`, `uuid:${row.uuid}`, `name:${row.name}`]) if (!requested.has(key)) customer.prime(key, row);
+    }
     return keys.map((key) => byKey.get(key) ?? null);
   });
 
   const settings = new DataLoader<number, Setting[]>(async (customerIds) => {
-    const rows = await db.setting.findMany({
-      where: { customerId: { in: [...customerIds] } },
-      orderBy: { name: 'asc' },
-    });
-    return customerIds.map((id) => rows.filter((row) => row.customerId === id));
+    const held = customerIds.map((id) => cache?.settings(id));
+    const missing = customerIds.filter((_, i) => !held[i]);
+    const rows = missing.length
+      ? await db.setting.findMany({
+          where: { customerId: { in: missing } },
+          orderBy: { name: 'asc' },
+        })
+      : [];
+    return customerIds.map((id, i) => held[i] ?? rows.filter((row) => row.customerId === id));
   });
 
   const apiKeys = new DataLoader<number, ApiKey[]>(async (customerIds) => {
+    const held = customerIds.map((id) => cache?.keys(id));
+    const missing = customerIds.filter((_, i) => !held[i]);
+    if (missing.length === 0) return held as ApiKey[][];
+    const ticket = cache?.ticket() ?? 0;
     const rows = await db.apiKey.findMany({
       // Deleted keys leave every list; suspended ones (active: false) stay.
-      where: { customerId: { in: [...customerIds] }, deletedAt: null },
+      where: { customerId: { in: missing }, deletedAt: null },
       orderBy: { id: 'asc' },
     });
-    return customerIds.map((id) => rows.filter((row) => row.customerId === id));
+    return customerIds.map((id, i) => {
+      if (held[i]) return held[i];
+      const own = rows.filter((row) => row.customerId === id);
+      cache?.fillKeys(ticket, id, own);
+      return own;
+    });
   });
 
   return {

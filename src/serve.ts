@@ -64,6 +64,7 @@ export async function serve(config: Config, logger: Logger, options: { bootstrap
   const services = createServices(database, {
     authCacheTtlMs: config.AUTH_CACHE_TTL_MS,
     activityFlushMs: config.ACTIVITY_FLUSH_MS,
+    readCacheSize: config.READ_CACHE_SIZE,
     rateLimit: { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST },
     redisUrl: config.REDIS_URL,
     onRateLimitModeChange: (mode) =>

@@ -285,7 +285,10 @@ export function writeCustomer<T>(
   let queues = writeQueues.get(ctx.db);
   if (!queues) writeQueues.set(ctx.db, (queues = new Map()));
   const run = () =>
-    transact(ctx, async (tx, emit) => write(tx, await (options.touch ? touchCustomer : lockCustomer)(tx, customerId), emit));
+    transact(ctx, async (tx, emit) => write(tx, await (options.touch ? touchCustomer : lockCustomer)(tx, customerId), emit)).finally(
+      // A write that emitted nothing may still have changed the row: this process reads it afresh.
+      () => ctx.readCache?.invalidate([customerId]),
+    );
   const result = (queues.get(customerId) ?? Promise.resolve()).then(run, run);
   const tail = result.catch(() => {});
   queues.set(customerId, tail);

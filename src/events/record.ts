@@ -48,6 +48,8 @@ const WRITE_TRANSACTION = { maxWait: 5_000, timeout: 15_000 };
  */
 export async function transact<T>(ctx: RequestContext, work: (tx: Prisma.TransactionClient, emit: Emit) => Promise<T>): Promise<T> {
   const drafts: EventDraft[] = [];
+  // Whether it commits or not, the customers it touched are read afresh (customers/read-cache.ts).
+  const forget = () => ctx.readCache?.invalidate(new Set(drafts.map((d) => d.customer.id)));
   const result = await ctx.db.$transaction(async (tx) => {
     const value = await work(tx, (event) => void drafts.push(event));
     const real = drafts.filter((d) => Object.keys(d.changes).length > 0 || d.type !== 'customer.updated');
@@ -67,7 +69,7 @@ export async function transact<T>(ctx: RequestContext, work: (tx: Prisma.Transac
       });
     }
     return value;
-  }, WRITE_TRANSACTION);
+  }, WRITE_TRANSACTION).finally(forget);
   if (drafts.length > 0) ctx.eventHub?.committed(new Set(drafts.map((d) => d.customer.id)));
   return result;
 }

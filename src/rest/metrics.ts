@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RateLimitMode } from '../rate-limit.js';
+import type { ReadCacheStats } from '../customers/read-cache.js';
 
 /** What the pool tells about its connections (a pg Pool has these). */
 export interface PoolStats {
@@ -20,7 +21,12 @@ export class Metrics {
   private readonly requests: Counter<'method' | 'route' | 'status'>;
   private readonly duration: Histogram<'method' | 'route' | 'status'>;
 
-  constructor(pool?: PoolStats, statements?: () => number, rateLimitMode?: () => RateLimitMode) {
+  constructor(
+    pool?: PoolStats,
+    statements?: () => number,
+    rateLimitMode?: () => RateLimitMode,
+    readCache?: () => ReadCacheStats,
+  ) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     this.requests = new Counter({
@@ -64,6 +70,28 @@ export class Metrics {
         collect() {
           this.reset();
           this.inc(statements());
+        },
+      });
+    }
+    if (readCache) {
+      new Counter({
+        name: 'read_cache_lookups_total',
+        help: 'Customer, settings and key-list lookups of the read cache, by result (hit: answered from memory; miss: read from the database)',
+        labelNames: ['result'],
+        registers,
+        collect() {
+          const { hits, misses } = readCache();
+          this.reset();
+          this.inc({ result: 'hit' }, hits);
+          this.inc({ result: 'miss' }, misses);
+        },
+      });
+      new Gauge({
+        name: 'read_cache_customers',
+        help: 'Customers held by the read cache',
+        registers,
+        collect() {
+          this.set(readCache().size);
         },
       });
     }

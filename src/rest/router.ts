@@ -21,7 +21,7 @@ const GRAPHQL_PATHS = new Set(['/graphql', '/graphql/']);
  * including the router's own (unknown path, wrong method, bad body), is the error envelope.
  */
 export function useRestRouter(services: Services, logger: Logger, options: AppOptions): Plugin {
-  const metrics = options.METRICS ? new Metrics(services.pool, services.statements, () => services.rateLimiter.mode()) : undefined;
+  const metrics = options.METRICS ? new Metrics(services.pool, services.statements, () => services.rateLimiter.mode(), () => services.readCache.stats()) : undefined;
   let document: unknown;
   const routes: Route[] = createRoutes({
     services,

@@ -1,0 +1,237 @@
+import { randomUUID } from 'node:crypto';
+import type { Sql } from '../db/database.js';
+import type { ListenHandlers } from '../db/listen.js';
+import type { ApiKey, Customer, Setting } from '../generated/prisma/client.js';
+
+/** The channel the triggers of migration 20261130161800_read_cache_notify notify. */
+export const READ_CACHE_CHANNEL = 'gateway_cache';
+
+/** What the cache holds of one customer. The objects are shared by every request: never mutate them. */
+export interface CachedCustomer {
+  customer: Customer;
+  /** Its settings, by name. */
+  settings: Setting[];
+  /** Its non-deleted keys by id, once a request has read them. */
+  keys?: ApiKey[];
+}
+
+export interface ReadCacheStats {
+  hits: number;
+  misses: number;
+  /** Customers held now. */
+  size: number;
+  /** Whether the cache answers at all: the change feed is up and the size is above 0. */
+  serving: boolean;
+}
+
+/**
+ * Customers (row and settings) and their key lists, held in memory per process so steady-state
+ * reads send no SQL. The request loaders (loaders.ts) ask here first and send one statement per
+ * kind for the misses, whose answers fill the cache.
+ *
+ * It stays exact by these rules:
+ * - A write through this process drops the customers it touched when its transaction ends
+ *   (events/record.ts `transact`, customers/service.ts `writeCustomer`), so the next read sees it.
+ * - A write by anyone (another process, the CLI, plain SQL) is announced by triggers on
+ *   `customers`, `settings` and `api_keys` with a NOTIFY on `gateway_cache` at commit; the
+ *   process's LISTEN connection hears it within milliseconds and drops the customer (or its key
+ *   list; a `last_activity`-only change updates the cached row in place).
+ * - Every drop moves a generation counter; a miss stores what it read only if the counter has not
+ *   moved since its statement was sent, so a read that raced a write never stores the old row.
+ * - While the change feed is down (LISTEN connection lost, or never up), notifications may be
+ *   missed: the cache is emptied and bypassed (no hits, no fills) until the feed is up again, and it
+ *   starts empty then. The embedded database has no feed (PGlite's in-process `listen` does not hear
+ *   NOTIFYs raised by statements arriving over its socket), so there the cache is always bypassed.
+ * - Nothing negative is cached: an identifier that names no customer asks the database each time,
+ *   so a customer created anywhere is found at once.
+ * - At most `maxEntries` customers are held, least recently used dropped first; 0 disables the cache.
+ */
+export class ReadCache {
+  private readonly byId = new Map<number, CachedCustomer>();
+  private readonly byUuid = new Map<string, number>();
+  private readonly byName = new Map<string, number>();
+  private generation = 0;
+  private live = false;
+  private hits = 0;
+  private misses = 0;
+  private readonly syncs = new Map<string, () => void>();
+
+  constructor(
+    readonly maxEntries: number,
+    private readonly sql?: Sql,
+  ) {}
+
+  /** True when lookups may answer and fills may store. */
+  get serving(): boolean {
+    return this.live && this.maxEntries > 0;
+  }
+
+  /** Handlers for `database.listen(READ_CACHE_CHANNEL, …)`. */
+  readonly feed: ListenHandlers = {
+    notify: (payload) => this.notified(payload ?? ''),
+    up: () => this.setLive(true),
+    down: () => this.setLive(false),
+  };
+
+  /**
+   * The customer a loader key names (`id:<n>`, `uuid:<uuid>`, `name:<name>`, as
+   * customers/identifiers.ts refKey writes them), or undefined when it must be read.
+   */
+  lookup(key: string): CachedCustomer | undefined {
+    if (!this.serving) {
+      this.misses++;
+      return undefined;
+    }
+    const colon = key.indexOf(':');
+    const kind = key.slice(0, colon);
+    const value = key.slice(colon + 1);
+    let id: number | undefined;
+    if (kind === 'id') id = Number(value);
+    else if (kind === 'uuid') id = this.byUuid.get(value.toLowerCase());
+    else id = this.byName.get(value);
+    const entry = id === undefined ? undefined : this.byId.get(id);
+    // An index entry left by a dropped customer is ignored (the indexes are cleaned lazily too).
+    const matches =
+      entry && (kind === 'id' || (kind === 'uuid' ? entry.customer.uuid === value.toLowerCase() : entry.customer.name === value));
+    if (!matches) {
+      this.misses++;
+      return undefined;
+    }
+    this.touch(entry.customer.id, entry);
+    this.hits++;
+    return entry;
+  }
+
+  /** A customer's settings when the customer is held. */
+  settings(customerId: number): Setting[] | undefined {
+    const entry = this.serving ? this.byId.get(customerId) : undefined;
+    if (entry) this.hits++;
+    else this.misses++;
+    return entry?.settings;
+  }
+
+  /** A customer's non-deleted keys when they are held. */
+  keys(customerId: number): ApiKey[] | undefined {
+    const keys = this.serving ? this.byId.get(customerId)?.keys : undefined;
+    if (keys) this.hits++;
+    else this.misses++;
+    return keys;
+  }
+
+  /** Taken just before a statement whose answer may fill the cache; handed back to `fill*`. */
+  ticket(): number {
+    return this.generation;
+  }
+
+  /** Stores a customer read by a statement sent at `ticket`, unless anything was dropped since. */
+  fill(ticket: number, customer: Customer, settings: Setting[]): void {
+    if (!this.serving || ticket !== this.generation || customer.deletedAt) return;
+    const previous = this.byId.get(customer.id);
+    this.unindex(previous);
+    const entry: CachedCustomer = { customer, settings, keys: previous?.keys };
+    this.touch(customer.id, entry);
+    this.byUuid.set(customer.uuid.toLowerCase(), customer.id);
+    this.byName.set(customer.name, customer.id);
+    while (this.byId.size > this.maxEntries) this.remove(this.byId.keys().next().value!);
+  }
+
+  /** Stores the key list of a held customer, read by a statement sent at `ticket`. */
+  fillKeys(ticket: number, customerId: number, keys: ApiKey[]): void {
+    if (!this.serving || ticket !== this.generation) return;
+    const entry = this.byId.get(customerId);
+    if (entry) entry.keys = keys;
+  }
+
+  /** Drops the given customers (all when omitted). */
+  invalidate(customerIds?: Iterable<number>): void {
+    this.generation++;
+    if (customerIds === undefined) {
+      this.byId.clear();
+      this.byUuid.clear();
+      this.byName.clear();
+      return;
+    }
+    for (const id of customerIds) this.remove(id);
+  }
+
+  /**
+   * Resolves once this process has applied every notification sent before the call (a marker sent
+   * through the database comes back on the same connection after them). For tests and tools that
+   * write with plain SQL and then read through the service. Resolves at once when the cache is
+   * bypassed (there is nothing to catch up with).
+   */
+  async sync(timeoutMs = 5000): Promise<void> {
+    if (!this.serving || !this.sql) return;
+    const nonce = randomUUID();
+    const heard = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.syncs.delete(nonce);
+        reject(new Error(`The read cache did not hear its sync marker within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.syncs.set(nonce, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    await this.sql(`SELECT pg_notify('${READ_CACHE_CHANNEL}', $1)`, [`sync:${nonce}`]);
+    await heard;
+  }
+
+  stats(): ReadCacheStats {
+    return { hits: this.hits, misses: this.misses, size: this.byId.size, serving: this.serving };
+  }
+
+  private setLive(live: boolean): void {
+    this.live = live;
+    this.invalidate();
+    // A feed that went down never delivers the markers sent before: let waiters go (reads bypass now).
+    if (!live) for (const [nonce, done] of this.syncs) this.syncs.delete(nonce), done();
+  }
+
+  private notified(payload: string): void {
+    if (payload.startsWith('sync:')) {
+      const done = this.syncs.get(payload.slice(5));
+      this.syncs.delete(payload.slice(5));
+      return done?.();
+    }
+    if (payload.startsWith('k:')) {
+      this.generation++;
+      const entry = this.byId.get(Number(payload.slice(2)));
+      if (entry) entry.keys = undefined;
+      return;
+    }
+    if (payload.startsWith('a:')) {
+      // Only last_activity moved: keep the customer, with the new time (a new object: rows already
+      // handed to requests do not change under them). The generation moves so that a fill that
+      // read the older time is not stored.
+      const [, id, ms] = payload.split(':');
+      this.generation++;
+      const entry = this.byId.get(Number(id));
+      if (entry) entry.customer = { ...entry.customer, lastActivity: new Date(Number(ms)) };
+      return;
+    }
+    const id = Number(payload);
+    // Anything unexpected drops everything: a wrong guess costs reads, never a stale answer.
+    this.invalidate(Number.isInteger(id) ? [id] : undefined);
+  }
+
+  /** Marks the customer most recently used (a Map keeps insertion order: the first is the oldest). */
+  private touch(id: number, entry: CachedCustomer): void {
+    this.byId.delete(id);
+    this.byId.set(id, entry);
+  }
+
+  private remove(id: number): void {
+    const entry = this.byId.get(id);
+    if (!entry) return;
+    this.byId.delete(id);
+    this.unindex(entry);
+  }
+
+  private unindex(entry: CachedCustomer | undefined): void {
+    if (!entry) return;
+    const uuid = entry.customer.uuid.toLowerCase();
+    if (this.byUuid.get(uuid) === entry.customer.id) this.byUuid.delete(uuid);
+    if (this.byName.get(entry.customer.name) === entry.customer.id) this.byName.delete(entry.customer.name);
+  }
+}
