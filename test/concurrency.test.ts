@@ -190,6 +190,7 @@ describe(`${WRITERS} concurrent writers on one customer`, () => {
     // As if the clock went back (or another writer's clock ran ahead): the stored time is in the future.
     const ahead = new Date(Date.now() + 3_600_000);
     await t.database.prisma.customer.update({ where: { id: c.id }, data: { modifiedAt: ahead } });
+    await t.services.readCache.sync();
     const first = await t.gql(c.key, 'mutation { setConcurrencyLimit(limit: 1) { modifiedAt } }');
     const second = await t.http('PUT', '/customers/self/concurrency-limit', { key: c.key, body: { limit: 2 } });
     const third = await t.gql(c.key, 'mutation { removeConcurrencyLimit { modifiedAt } }');

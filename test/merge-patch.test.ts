@@ -46,6 +46,7 @@ describe('PATCH of a profile, both dialects', () => {
     for (const [i, [target, patch, result]] of objectCases.entries()) {
       const c = await t.customer();
       await t.database.prisma.customer.update({ where: { id: c.id }, data: { profile: target as object } });
+      await t.services.readCache.sync();
       const type = i % 2 ? 'application/merge-patch+json' : 'application/json';
       const res = await t.http('PATCH', `${prefix}/self`, { key: c.key, body: { profile: patch }, headers: { 'content-type': type } });
       expect(res.status, JSON.stringify(patch)).toBe(200);
@@ -57,6 +58,7 @@ describe('PATCH of a profile, both dialects', () => {
   it.each([['c'], 'bar', 5, true])('refuses a profile patch that is not an object (%j) with 400, changing nothing', async (patch) => {
     const c = await t.customer();
     await t.database.prisma.customer.update({ where: { id: c.id }, data: { profile: { keep: 1 } } });
+    await t.services.readCache.sync();
     for (const prefix of ['/customers', '/tenants']) {
       const res = await t.http('PATCH', `${prefix}/self`, { key: c.key, body: { profile: patch } });
       expect(res.status).toBe(400);
@@ -85,6 +87,7 @@ describe('PATCH of a profile, both dialects', () => {
   it('never loses a member: 50 concurrent one-member patches leave all 50', async () => {
     const c = await t.customer();
     await t.database.prisma.customer.update({ where: { id: c.id }, data: { profile: { kept: true } } });
+    await t.services.readCache.sync();
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
         t.http('PATCH', i % 2 ? '/tenants/self' : '/customers/self', { key: c.key, body: { profile: { [`m${i}`]: i } } }),
@@ -102,6 +105,7 @@ describe('GraphQL', () => {
   it('mergeCustomerProfile merges; updateCustomerProfile replaces', async () => {
     const c = await t.customer();
     await t.database.prisma.customer.update({ where: { id: c.id }, data: { profile: { a: 1, nested: { x: 1, y: 2 } } } });
+    await t.services.readCache.sync();
     const merged = await t.gql(c.key, 'mutation($p: JSONObject!) { mergeCustomerProfile(patch: $p) { profile } }', { p: { a: null, nested: { y: null, z: 3 }, b: [1] } });
     expect(merged.data.mergeCustomerProfile.profile).toEqual({ nested: { x: 1, z: 3 }, b: [1] });
     const replaced = await t.gql(c.key, 'mutation($p: JSONObject!) { updateCustomerProfile(profile: $p) { profile } }', { p: { only: true } });

@@ -89,6 +89,7 @@ describe('the PHP library (2023), with keys under /keys', () => {
   it('reads the tenant, patches the profile one member at a time, and manages keys by keyId and id', async () => {
     const c = await t.customer('Hooli');
     await t.database.prisma.customer.update({ where: { id: c.id }, data: { profile: { 'contact-name': 'Gavin' } } });
+    await t.services.readCache.sync();
 
     // It reads the tenant first and fails on anything but a tenant object.
     const tenant = await call(c.key, 'GET', '/tenants/self');

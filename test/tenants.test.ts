@@ -56,6 +56,7 @@ describe('setting values as strings', () => {
     ];
     for (const [door, write] of doors) {
       await t.database.prisma.setting.deleteMany({ where: { customerId: c.id } });
+      await t.services.readCache.sync();
       await write();
       const row = await t.database.prisma.setting.findFirst({ where: { customerId: c.id } });
       expect(row?.value, door).toBe(7);
@@ -128,6 +129,7 @@ describe('GET /tenants', () => {
     await t.database.pool.query(
       `INSERT INTO settings (customer_id, name, value) SELECT id, 'concurrency-limit', to_jsonb(id % 100) FROM customers WHERE id % 3 = 0`,
     );
+    await t.services.readCache.sync();
     // Live memory only (garbage collected before each reading), so the figure does not depend on when V8 collects.
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;

@@ -40,8 +40,10 @@ BEGIN
 END;
 $$ LANGUAGE plpgsql;
 
+-- No INSERT on customers: a new customer cannot be cached anywhere yet (nothing negative is cached),
+-- and a bulk load of customers then sends no notifications.
 CREATE TRIGGER customers_cache_notify
-  AFTER INSERT OR UPDATE OR DELETE ON "customers"
+  AFTER UPDATE OR DELETE ON "customers"
   FOR EACH ROW EXECUTE FUNCTION gateway_notify_cache();
 
 CREATE TRIGGER settings_cache_notify
