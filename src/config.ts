@@ -97,3 +97,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return parsed.data;
 }
+
+/** The options createApp may be given without; the defaults above apply. */
+const APP_DEFAULTED = [
+  'CORS_ALLOWED_HEADERS',
+  'TRUSTED_DOCUMENTS',
+  'MAX_BODY_BYTES',
+  'GRAPHQL_MAX_DEPTH',
+  'GRAPHQL_MAX_ALIASES',
+  'GRAPHQL_MAX_DIRECTIVES',
+  'GRAPHQL_MAX_TOKENS',
+  'GRAPHQL_MAX_COST',
+] as const satisfies (keyof Config)[];
+
+/** What the HTTP application reads of the configuration. */
+export type AppOptions = Pick<Config, 'CORS_ORIGINS' | 'GRAPHQL_INTROSPECTION' | 'METRICS' | (typeof APP_DEFAULTED)[number]>;
+/** The application's options as a caller may give them: those left out take their defaults. */
+export type AppInput = Omit<AppOptions, (typeof APP_DEFAULTED)[number]> & Partial<AppOptions>;
+
+export function appOptions(input: AppInput): AppOptions {
+  const options = { ...input } as AppOptions;
+  for (const name of APP_DEFAULTED) (options as Record<string, unknown>)[name] = input[name] ?? configDefaults[name];
+  return options;
+}

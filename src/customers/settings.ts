@@ -1,4 +1,4 @@
-import type { RequestContext } from '../context.js';
+import type { RequestContext } from '../request-context.js';
 import type { Customer, Setting } from '../generated/prisma/client.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { badRequest, notFound } from '../errors.js';
