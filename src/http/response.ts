@@ -38,13 +38,16 @@ export function writeNode(req: IncomingMessage, res: ServerResponse, response: H
   const headers = response.headers;
   // A request body left unread (refused before it was read, or too large): close rather than read on.
   if (!req.complete) headers.connection = 'close';
+  if (body != null && !isStreamed(body)) {
+    // HEAD says what GET would send, the length included.
+    headers['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
+  }
   if (req.method === 'HEAD' || body == null || response.status === 204 || response.status === 304) {
     if (isStreamed(body)) void cancel(body);
     res.writeHead(response.status, headers).end();
     return;
   }
   if (!isStreamed(body)) {
-    headers['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
     res.writeHead(response.status, headers).end(body);
     return;
   }
