@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { createYoga } from 'graphql-yoga';
 import type { AppOptions } from '../config.js';
-import { AppError, toAppError } from '../errors.js';
+import { toAppError } from '../errors.js';
 import { decodeUtf8, readBody } from '../http/body.js';
-import type { HttpRequest, RequestInfo } from '../http/request.js';
+import type { HttpRequest } from '../http/request.js';
 import type { HttpResponse } from '../http/response.js';
 import { describeError, type Logger } from '../logger.js';
 import { authenticateRequest, introspectionContext, type RequestContext } from '../request-context.js';
@@ -12,16 +12,9 @@ import type { Services } from '../services.js';
 import { createMaskError, toGraphQLError, useErrorContract } from './errors.js';
 import { graphiqlOptions, renderOfflineGraphiQL } from './graphiql.js';
 import { isIntrospectionOnly } from './introspection.js';
-import { useOperationLimits, useRequestBody } from './limits.js';
+import { useOperationLimits, useRequestBody, type GraphQLServerContext } from './limits.js';
 import { schema } from './schema.js';
 import { loadTrustedDocuments, useTrustedDocuments } from './trusted-documents.js';
-
-/** What the front door hands Yoga beside the request: the request's facts, and its body's fate. */
-export interface GraphQLServerContext {
-  info: RequestInfo;
-  /** Why the body could not be read (too large, not UTF-8): answered as a GraphQL error. */
-  bodyError?: AppError;
-}
 
 /** Answers of these types are streamed (subscriptions over SSE, incremental delivery). */
 const STREAMED = /^(text\/event-stream|multipart\/mixed)/;

@@ -5,8 +5,15 @@ import type { AppOptions } from '../config.js';
 import { MAX_JSON_DEPTH } from '../customers/validation.js';
 import { AppError } from '../errors.js';
 import { isUtf8Charset, payloadTooLarge, unsupportedCharset } from '../http/body.js';
-import type { GraphQLServerContext } from './door.js';
+import type { RequestInfo } from '../http/request.js';
 import { toGraphQLError } from './errors.js';
+
+/** What the front door hands Yoga beside the request: the request's facts, and its body's fate. */
+export interface GraphQLServerContext {
+  info: RequestInfo;
+  /** Why the body could not be read (too large, not UTF-8): answered as a GraphQL error. */
+  bodyError?: AppError;
+}
 
 /**
  * The body of a GraphQL request, held to the REST door's rules: at most MAX_BODY_BYTES (413, told
