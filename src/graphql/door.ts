@@ -6,7 +6,7 @@ import { toAppError } from '../errors.js';
 import { decodeUtf8, readBody } from '../http/body.js';
 import type { HttpRequest } from '../http/request.js';
 import type { HttpResponse } from '../http/response.js';
-import { describeError, type Logger } from '../logger.js';
+import { describeError, redactSecrets, type Logger } from '../logger.js';
 import { authenticateRequest, introspectionContext, type RequestContext } from '../request-context.js';
 import type { Services } from '../services.js';
 import { createMaskError, toGraphQLError, useErrorContract } from './errors.js';
@@ -44,9 +44,10 @@ export function createGraphQLDoor(services: Services, logger: Logger, options: A
     // The front door's (src/http/cors.ts), for both doors alike.
     cors: false,
     logging: {
-      debug: (...args) => logger.debug({ yoga: args.map(String).join(' ') }),
-      info: (...args) => logger.info({ yoga: args.map(String).join(' ') }),
-      warn: (...args) => logger.warn({ yoga: args.map(String).join(' ') }),
+      // Yoga's text may quote a request (a document, variables): masked before it is logged.
+      debug: (...args) => logger.debug({ yoga: redactSecrets(args.map(String).join(' ')) }),
+      info: (...args) => logger.info({ yoga: redactSecrets(args.map(String).join(' ')) }),
+      warn: (...args) => logger.warn({ yoga: redactSecrets(args.map(String).join(' ')) }),
       // Yoga logs the errors it masks; the mask hook below has logged them already, safely.
       error: () => {},
     },

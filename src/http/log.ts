@@ -1,20 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '../logger.js';
+import { redactSecrets, type Logger } from '../logger.js';
 import type { Metrics } from './metrics.js';
 import type { RequestInfo } from './request.js';
 
 const REQUEST_ID = /^[\w.:@-]{1,128}$/;
 
-/** The caller's X-Request-Id when it is sane, else a new one; echoed in the answer. */
+/** The caller's X-Request-Id when it is sane, else a new one; echoed in the answer as it came. */
 export function requestId(incoming: string | null): string {
   return incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
 }
 
+/** The request id as the log shows it: one the caller chose may be a secret pasted in the wrong place. */
+const loggedId = (info: RequestInfo) => (info.callerId ? redactSecrets(info.requestId) : info.requestId);
+
 /**
  * One structured line per request (method, route template, status, duration, the key's keyId and
  * the request id) and the request metrics. Nothing here can hold a secret: the route is a
- * template, the key is named by its public keyId, and a request id shaped like a secret is masked
- * by the logger's redaction (logger.ts).
+ * template, the key is named by its public keyId, and a request id the caller chose is masked
+ * where it looks like a secret.
  */
 export function createRequestLog(logger: Logger, metrics?: Metrics) {
   return (method: string, info: RequestInfo, status: number): void => {
@@ -26,7 +29,7 @@ export function createRequestLog(logger: Logger, metrics?: Metrics) {
       status,
       ms: Math.round(ms * 100) / 100,
       keyId: info.keyId,
-      requestId: info.requestId,
+      requestId: loggedId(info),
     });
     metrics?.observe(method, route, status, ms / 1000);
   };

@@ -3,6 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 /** Facts about a request gathered on the way through (for the request log and metrics). */
 export interface RequestInfo {
   requestId: string;
+  /** The request id is the caller's X-Request-Id (not one made here). */
+  callerId?: boolean;
   start: number;
   /** The matched route template, e.g. `/customers/{customer}/settings`. */
   route?: string;

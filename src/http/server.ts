@@ -49,7 +49,10 @@ export function createFrontDoor(parts: {
     return response;
   }
 
-  const newInfo = (incomingId: string | null): RequestInfo => ({ requestId: requestId(incomingId), start: performance.now() });
+  const newInfo = (incomingId: string | null): RequestInfo => {
+    const id = requestId(incomingId);
+    return { requestId: id, callerId: id === incomingId, start: performance.now() };
+  };
 
   function app(req: IncomingMessage, res: ServerResponse): void {
     const id = req.headers['x-request-id'];
