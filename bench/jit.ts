@@ -168,7 +168,11 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  return Number.isInteger(mid) ? (sorted[mid - 1]! + sorted[mid]!) / 2 : sorted[Math.floor(mid)]!;
+};
 console.log('\nmedians over rounds');
 console.log('| document | mode | graphql-js req/s | graphql-jit req/s | graphql-js µs CPU/req | graphql-jit µs CPU/req | CPU change |');
 console.log('|---|---|---:|---:|---:|---:|---:|');
