@@ -64,6 +64,11 @@ const envSchema = z.object({
     .enum(['on', 'off', 'true', 'false', '1', '0'])
     .default('on')
     .transform((v) => v === 'on' || v === 'true' || v === '1'),
+  // Repeated GraphQL queries and mutations run compiled by graphql-jit (src/graphql/jit.ts).
+  GRAPHQL_JIT: z
+    .enum(['on', 'off', 'true', 'false', '1', '0'])
+    .default('on')
+    .transform((v) => v === 'on' || v === 'true' || v === '1'),
   GRAPHQL_INTROSPECTION: z
     .enum(['on', 'off', 'true', 'false', '1', '0'])
     .default('on')
@@ -101,6 +106,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 /** The options createApp may be given without; the defaults above apply. */
 const APP_DEFAULTED = [
   'CORS_ALLOWED_HEADERS',
+  'GRAPHQL_JIT',
   'TRUSTED_DOCUMENTS',
   'MAX_BODY_BYTES',
   'GRAPHQL_MAX_DEPTH',
