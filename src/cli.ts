@@ -14,7 +14,8 @@
 import { parseArgs } from 'node:util';
 import { createApiKey, deleteApiKey, insertKey, updateApiKey } from './auth/api-keys.js';
 import { loadConfig } from './config.js';
-import { createServices, createRequestContext } from './context.js';
+import { createServices } from './services.js';
+import { createRequestContext } from './request-context.js';
 import { createCustomer, deleteCustomer, resolveCustomer } from './customers/service.js';
 import { openDatabase } from './db/database.js';
 import { AppError } from './errors.js';

@@ -66,6 +66,11 @@ const envSchema = z.object({
     .enum(['on', 'off', 'true', 'false', '1', '0'])
     .default('on')
     .transform((v) => v === 'on' || v === 'true' || v === '1'),
+  // Repeated GraphQL queries and mutations run compiled by graphql-jit (src/graphql/jit.ts).
+  GRAPHQL_JIT: z
+    .enum(['on', 'off', 'true', 'false', '1', '0'])
+    .default('on')
+    .transform((v) => v === 'on' || v === 'true' || v === '1'),
   GRAPHQL_INTROSPECTION: z
     .enum(['on', 'off', 'true', 'false', '1', '0'])
     .default('on')
@@ -98,4 +103,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`Invalid configuration: ${problems}`);
   }
   return parsed.data;
+}
+
+/** The options createApp may be given without; the defaults above apply. */
+const APP_DEFAULTED = [
+  'CORS_ALLOWED_HEADERS',
+  'GRAPHQL_JIT',
+  'TRUSTED_DOCUMENTS',
+  'MAX_BODY_BYTES',
+  'GRAPHQL_MAX_DEPTH',
+  'GRAPHQL_MAX_ALIASES',
+  'GRAPHQL_MAX_DIRECTIVES',
+  'GRAPHQL_MAX_TOKENS',
+  'GRAPHQL_MAX_COST',
+] as const satisfies (keyof Config)[];
+
+/** What the HTTP application reads of the configuration. */
+export type AppOptions = Pick<Config, 'CORS_ORIGINS' | 'GRAPHQL_INTROSPECTION' | 'METRICS' | (typeof APP_DEFAULTED)[number]>;
+/** The application's options as a caller may give them: those left out take their defaults. */
+export type AppInput = Omit<AppOptions, (typeof APP_DEFAULTED)[number]> & Partial<AppOptions>;
+
+export function appOptions(input: AppInput): AppOptions {
+  const options = { ...input } as AppOptions;
+  for (const name of APP_DEFAULTED) (options as Record<string, unknown>)[name] = input[name] ?? configDefaults[name];
+  return options;
 }

@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { createApp } from './app.js';
 import { bootstrapSystemKey } from './auth/api-keys.js';
 import type { Config } from './config.js';
-import { createServices } from './context.js';
+import { createServices } from './services.js';
 import { openDatabase, type Database } from './db/database.js';
 import { startPruning } from './events/retention.js';
 import { describeError, type Logger } from './logger.js';

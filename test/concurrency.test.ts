@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../src/app.js';
-import { createServices, type Services } from '../src/context.js';
+import { createServices, type Services } from '../src/services.js';
 import { openDatabase, type Database } from '../src/db/database.js';
 import { createLogger } from '../src/logger.js';
 import { createTestApp, type TestApp } from './helpers.js';

@@ -3,7 +3,7 @@ import { createServer, request, type IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
 import { hashSecret } from '../src/auth/keys.js';
-import { createServices, type Services } from '../src/context.js';
+import { createServices, type Services } from '../src/services.js';
 import { pruneEvents } from '../src/events/retention.js';
 import { createLogger } from '../src/logger.js';
 import { createTestApp, httpClient, type TestApp } from './helpers.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../src/app.js';
 import { insertKey } from '../src/auth/api-keys.js';
-import { createServices, type Services } from '../src/context.js';
+import { createServices, type Services } from '../src/services.js';
 import { openDatabase, type Database } from '../src/db/database.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded.js';
 import { createLogger } from '../src/logger.js';

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { Writable } from 'node:stream';
 import { createApp, type App } from '../src/app.js';
 import { insertKey } from '../src/auth/api-keys.js';
-import { createServices, type Services } from '../src/context.js';
+import { createServices, type Services } from '../src/services.js';
 import { openDatabase, type Database } from '../src/db/database.js';
 import { createLogger } from '../src/logger.js';
 

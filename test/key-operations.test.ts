@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
 import { insertKey } from '../src/auth/api-keys.js';
-import { createServices, type Services } from '../src/context.js';
+import { createServices, type Services } from '../src/services.js';
 import { createLogger } from '../src/logger.js';
 import { createTestApp, httpClient, type TestApp } from './helpers.js';
 

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp } from '../src/app.js';
 import { generateSecret, hashSecret } from '../src/auth/keys.js';
-import { createServices } from '../src/context.js';
+import { createServices } from '../src/services.js';
 import { createLogger } from '../src/logger.js';
 import { createTestApp, httpClient, type TestApp } from './helpers.js';
 

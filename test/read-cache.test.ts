@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createApp } from '../src/app.js';
-import { createServices, type Services } from '../src/context.js';
+import { createServices, type Services } from '../src/services.js';
 import { ReadCache } from '../src/customers/read-cache.js';
 import { openDatabase, type Database, type Sql } from '../src/db/database.js';
 import type { Customer, Setting } from '../src/generated/prisma/client.js';

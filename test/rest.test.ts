@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
-import type { Services } from '../src/context.js';
+import type { Services } from '../src/services.js';
 import { createLogger } from '../src/logger.js';
 import { createTestApp, type TestApp } from './helpers.js';
 import { createRestClient, type RestResult } from './rest-client.js';

@@ -10,9 +10,9 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { z } from 'zod';
-import type { Metrics } from '../src/rest/metrics.js';
+import type { Metrics } from '../src/http/metrics.js';
 import { createRoutes, type Route } from '../src/rest/routes.js';
-import type { Services } from '../src/context.js';
+import type { Services } from '../src/services.js';
 
 /**
  * The router's own route table (src/rest/routes.ts), read without an app: the handlers close over

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { RequestContext } from '../context.js';
+import type { RequestContext } from '../request-context.js';
 import type { Db } from '../db/database.js';
 import type { ApiKey } from '../generated/prisma/client.js';
 import { conflict, notFound } from '../errors.js';

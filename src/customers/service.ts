@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { RequestContext } from '../context.js';
+import type { RequestContext } from '../request-context.js';
 import type { Customer } from '../generated/prisma/client.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { AppError, badRequest, conflict, forbidden, notFound } from '../errors.js';

@@ -1,4 +1,4 @@
-import type { RequestContext } from '../context.js';
+import type { RequestContext } from '../request-context.js';
 import type { Customer, Setting } from '../generated/prisma/client.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { badRequest, notFound } from '../errors.js';
@@ -13,9 +13,7 @@ export async function listSettings(ctx: RequestContext, customer: Customer): Pro
 }
 
 /** The `{name: value}` view of a customer's settings. */
-export function settingsObject(settings: Setting[]): Record<string, unknown> {
-  return Object.fromEntries(settings.map((s) => [s.name, s.value]));
-}
+export { settingsObject } from '../resources/setting.js';
 
 export async function getSetting(ctx: RequestContext, customer: Customer, name: string): Promise<Setting | undefined> {
   return (await listSettings(ctx, customer)).find((s) => s.name === name);

@@ -1,5 +1,5 @@
 import type { Prisma } from '../generated/prisma/client.js';
-import type { RequestContext } from '../context.js';
+import type { RequestContext } from '../request-context.js';
 
 /** The kinds of change (contract 4c). */
 export type EventType =
@@ -15,11 +15,7 @@ export type EventType =
 /** `{ field: { from, to } }` for each field the change moved. */
 export type Changes = Record<string, { from: unknown; to: unknown }>;
 
-/** Who made a change: a key (its public keyId and kind) or the operator's command-line tool. */
-export interface Actor {
-  keyId: string | null;
-  kind: 'customer' | 'system' | 'cli';
-}
+export type { Actor } from '../auth/principal.js';
 
 /** An event as a write describes it; the transaction adds the id, time, actor and request id. */
 export interface EventDraft {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { RequestContext } from '../context.js';
+import type { RequestContext } from '../request-context.js';
 import { requireSystem, resolveCustomer } from '../customers/service.js';
 import { parseInput } from '../customers/validation.js';
 import { badRequest } from '../errors.js';

@@ -1,41 +1,40 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { GraphQLError, Lexer, Source, TokenKind, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { AppOptions } from '../app.js';
+import type { AppOptions } from '../config.js';
 import { MAX_JSON_DEPTH } from '../customers/validation.js';
-import { AppError, toAppError } from '../errors.js';
-import { decodeUtf8, isUtf8Charset, payloadTooLarge, readBody, unsupportedCharset } from '../rest/http.js';
+import { AppError } from '../errors.js';
+import { isUtf8Charset, payloadTooLarge, unsupportedCharset } from '../http/body.js';
+import type { RequestInfo } from '../http/request.js';
 import { toGraphQLError } from './errors.js';
 
+/** What the front door hands Yoga beside the request: the request's facts, and its body's fate. */
+export interface GraphQLServerContext {
+  info: RequestInfo;
+  /** Why the body could not be read (too large, not UTF-8): answered as a GraphQL error. */
+  bodyError?: AppError;
+}
+
 /**
- * The body of a GraphQL request, held to the REST router's rules: at most MAX_BODY_BYTES (413,
- * told by Content-Length or counted while reading), UTF-8 (bytes that are not are a 400, a
- * charset other than UTF-8 a 415), and a media type Yoga reads (else 415, in the contract's shape
- * rather than Yoga's empty 415).
+ * The body of a GraphQL request, held to the REST door's rules: at most MAX_BODY_BYTES (413, told
+ * by Content-Length or counted while the front door read it), UTF-8 (bytes that are not are a 400,
+ * a charset other than UTF-8 a 415), and a media type Yoga reads (else 415, in the contract's shape
+ * rather than Yoga's empty 415). The body itself was read once, by the GraphQL door, which tells
+ * here why it could not be (`bodyError`).
  */
-export function useRequestBody(maxBytes: number): Plugin {
+export function useRequestBody(maxBytes: number): Plugin<Record<string, unknown>, GraphQLServerContext> {
   return {
-    onRequestParse({ request, requestParser, setRequestParser }) {
+    onRequestParse({ request, requestParser, serverContext }) {
       const declared = request.headers.get('content-length');
       if (declared !== null && Number(declared) > maxBytes) throw toGraphQLError(payloadTooLarge(maxBytes));
       if (request.method !== 'POST') return; // GET carries no body; other methods are Yoga's 405
-      const contentType = request.headers.get('content-type');
       if (!requestParser) {
         throw toGraphQLError(
           new AppError('UNSUPPORTED_MEDIA_TYPE', 'A GraphQL request is sent as Content-Type: application/json (or application/graphql)'),
         );
       }
-      if (!isUtf8Charset(contentType)) throw toGraphQLError(unsupportedCharset());
-      const parse = requestParser;
-      setRequestParser(async (req) => {
-        let text: string;
-        try {
-          text = decodeUtf8(await readBody(req, maxBytes));
-        } catch (error) {
-          throw toGraphQLError(toAppError(error));
-        }
-        return parse(new Request(req.url, { method: req.method, headers: req.headers, body: text }));
-      });
+      if (!isUtf8Charset(request.headers.get('content-type'))) throw toGraphQLError(unsupportedCharset());
+      if (serverContext.bodyError) throw toGraphQLError(serverContext.bodyError);
     },
   };
 }

@@ -1,6 +1,7 @@
 import { builder } from './builder.js';
 import './customer.js';
 import './settings.js';
+import './setting-mutations.js';
 import './api-key.js';
 import './event.js';
 

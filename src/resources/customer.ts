@@ -1,6 +1,6 @@
-import { settingsObject } from '../customers/settings.js';
 import type { Customer, Setting } from '../generated/prisma/client.js';
 import { defineResource } from './define.js';
+import { settingsObject } from './setting.js';
 
 /** A customer as the doors show it: the stored row and, for REST, its settings. */
 export type CustomerView = Customer & { settings?: Setting[] };

@@ -1,27 +1,26 @@
 import { createHash } from 'node:crypto';
-import type { Plugin } from 'graphql-yoga';
-import type { AppOptions } from '../app.js';
-import { identityEtag } from '../compression.js';
-import { authenticateRequest, type Services } from '../context.js';
+import type { AppOptions } from '../config.js';
 import { parseInput } from '../customers/validation.js';
 import { AppError, badRequest, isDatabaseUnavailable, notFound, toAppError } from '../errors.js';
+import { readJsonObject } from '../http/body.js';
+import { identityEtag } from '../http/compression.js';
+import type { Metrics } from '../http/metrics.js';
+import type { HttpRequest } from '../http/request.js';
+import { JSON_TYPE, errorResponse, lowerCase, type HttpResponse } from '../http/response.js';
 import { describeError, type Logger } from '../logger.js';
-import { requestInfo } from '../request-info.js';
-import { JSON_TYPE, Reply, errorReply, readJsonObject } from './http.js';
-import { Metrics } from './metrics.js';
+import { authenticateRequest } from '../request-context.js';
+import type { Services } from '../services.js';
+import { Reply } from './reply.js';
 import { openApiDocument } from './openapi.js';
 import { createRoutes, type Route } from './routes.js';
 
-/** Yoga serves GraphQL here (app.ts); every other path is the router's. */
-const GRAPHQL_PATHS = new Set(['/graphql', '/graphql/']);
-
 /**
- * The REST compatibility routes, served beside GraphQL as a Yoga plugin: `onRequest` matches the
- * path against the route table and ends the request with the route's answer. Every failure,
- * including the router's own (unknown path, wrong method, bad body), is the error envelope.
+ * The REST door: the compatibility routes, answered straight from node:http (no Fetch API objects
+ * on the way). The path is matched against the route table, the key checked, the body and query
+ * validated, and the handler's result rendered. Every failure, including the router's own (unknown
+ * path, wrong method, bad body), is the error envelope.
  */
-export function useRestRouter(services: Services, logger: Logger, options: AppOptions): Plugin {
-  const metrics = options.METRICS ? new Metrics(services.pool, services.statements, () => services.rateLimiter.mode(), () => services.readCache.stats()) : undefined;
+export function createRestDoor(services: Services, logger: Logger, options: AppOptions, metrics?: Metrics): (request: HttpRequest) => Promise<HttpResponse> {
   let document: unknown;
   const routes: Route[] = createRoutes({
     services,
@@ -30,89 +29,67 @@ export function useRestRouter(services: Services, logger: Logger, options: AppOp
   });
   const table = new RouteTable(routes);
 
-  async function handle(request: Request, url: URL, disconnect: () => void): Promise<Reply> {
-    const info = requestInfo(request);
+  async function handle(request: HttpRequest): Promise<Reply> {
+    const { info, url } = request;
+    const match = table.match(url.pathname);
+    if (!match) throw notFound('There is no such path; the routes are listed in /openapi.json');
+    const route = match.methods.get(request.method === 'HEAD' ? 'GET' : request.method);
+    info.route = match.template;
+    if (!route) {
+      throw new AppError('METHOD_NOT_ALLOWED', `${request.method} is not allowed here; allowed: ${match.allow}`, {
+        allow: match.allow,
+      });
+    }
+    const params = decodeParams(match.template, match.segments);
+    const ctx = route.auth === 'key' ? await authenticateRequest(services, request.headers.get('authorization'), info) : undefined;
+    const body = route.body ? parseInput(route.body, await readJsonObject(request, options.MAX_BODY_BYTES, route.bodyTypes)) : undefined;
+    const query = route.query ? parseInput(route.query, readQuery(url)) : undefined;
+    const disconnect = () => request.disconnect();
+    const result = await route.handle({ request, params, body, query, ctx, disconnect } as never);
+    if (result instanceof Reply) return result;
+    return route.status === 204 ? new Reply({ status: 204 }) : new Reply({ status: route.status, json: result });
+  }
+
+  return async (request) => {
     try {
-      const match = table.match(url.pathname);
-      if (!match) throw notFound('There is no such path; the routes are listed in /openapi.json');
-      const route = match.methods.get(request.method === 'HEAD' ? 'GET' : request.method);
-      info.route = match.template;
-      if (!route) {
-        throw new AppError('METHOD_NOT_ALLOWED', `${request.method} is not allowed here; allowed: ${match.allow}`, {
-          allow: match.allow,
-        });
-      }
-      const params = decodeParams(match.template, match.segments);
-      const ctx = route.auth === 'key' ? await authenticateRequest(services, request) : undefined;
-      const body = route.body
-        ? parseInput(route.body, await readJsonObject(request, options.MAX_BODY_BYTES, route.bodyTypes))
-        : undefined;
-      const query = route.query ? parseInput(route.query, readQuery(url)) : undefined;
-      const result = await route.handle({ request, params, body, query, ctx, disconnect } as never);
-      if (result instanceof Reply) return result;
-      return route.status === 204 ? new Reply({ status: 204 }) : new Reply({ status: route.status, json: result });
+      return toResponse(await handle(request), request);
     } catch (error) {
       if (!(error instanceof AppError) && !isDatabaseUnavailable(error)) {
         logger.error({ err: describeError(error) }, 'unexpected error');
       }
-      return errorReply(toAppError(error));
+      return errorResponse(toAppError(error));
     }
-  }
-
-  return {
-    async onRequest({ request, url, endResponse, fetchAPI, serverContext }) {
-      if (GRAPHQL_PATHS.has(url.pathname)) return;
-      // On node:http the server context holds the response: destroying it ends the connection.
-      const res = (serverContext as { res?: { destroy(): void } } | undefined)?.res;
-      const disconnect = () => res?.destroy();
-      const reply = await handle(request, url, disconnect);
-      endResponse(toResponse(fetchAPI.Response, reply, request, disconnect));
-    },
-    onResponse({ request, response }) {
-      if (!metrics) return;
-      const info = requestInfo(request);
-      const seconds = info.start === undefined ? 0 : (performance.now() - info.start) / 1000;
-      metrics.observe(request.method, info.route ?? 'unmatched', response.status, seconds);
-    },
   };
 }
 
-function toResponse(ResponseClass: typeof Response, reply: Reply, request: Request, disconnect: () => void): Response {
+function toResponse(reply: Reply, request: HttpRequest): HttpResponse {
   const { status = 200, json, text, stream } = reply.init;
-  const head = request.method === 'HEAD';
-  if (reply.init.body || stream) requestInfo(request).streamed = true;
-  const headers: Record<string, string> = { ...reply.init.headers };
-  let body: string | ReadableStream<Uint8Array> | null = null;
-  if (reply.init.body) {
-    if (head) void reply.init.body.cancel();
-    else body = reply.init.body;
-  } else if (stream) {
+  const headers = lowerCase(reply.init.headers);
+  if (reply.init.body) return { status, headers, body: reply.init.body };
+  if (stream) {
     headers['content-type'] ??= JSON_TYPE;
-    if (head) {
-      void stream[Symbol.asyncIterator]().return?.();
-      return new ResponseClass(null, { status, headers });
-    }
-    body = readableOf(stream, disconnect);
-  } else if (json !== undefined) {
+    return { status, headers, body: stream };
+  }
+  let body: string | null = null;
+  if (json !== undefined) {
     body = JSON.stringify(json);
     headers['content-type'] ??= JSON_TYPE;
   } else if (text !== undefined) {
     body = text;
     headers['content-type'] ??= 'text/plain; charset=utf-8';
   }
-  const read = request.method === 'GET' || request.method === 'HEAD';
   // Streamed answers (every tenant, an event stream) are produced as they go: no tag for them.
-  if (read && status === 200 && typeof body === 'string') {
+  if ((request.method === 'GET' || request.method === 'HEAD') && status === 200 && body !== null) {
     // A poller sends back the ETag it holds and gets 304 with no body while nothing changed. The
     // answer depends on the key, so shared caches must not keep it, and clients revalidate each time.
     const etag = strongEtag(body);
     headers.etag = etag;
     headers['cache-control'] ??= 'private, no-cache';
     const held = matchingEtag(request.headers.get('if-none-match'), etag);
-    if (held) return new ResponseClass(null, { status: 304, headers: { etag: held, 'cache-control': headers['cache-control'], vary: 'Accept-Encoding' } });
+    if (held) return { status: 304, headers: { etag: held, 'cache-control': headers['cache-control'], vary: 'Accept-Encoding' } };
   }
-  // HEAD is GET without the body.
-  return new ResponseClass(head ? null : body, { status, headers });
+  // HEAD is GET without the body (the writer leaves it out).
+  return { status, headers, body };
 }
 
 /** A strong validator: the SHA-256 of the body (the identity encoding; compression adds a suffix). */
@@ -132,29 +109,6 @@ function matchingEtag(ifNoneMatch: string | null, etag: string): string | undefi
     if (identityEtag(tag) === etag) return tag;
   }
   return undefined;
-}
-
-/** A byte stream that pulls the next piece of text only when the client has taken the last one. */
-function readableOf(pieces: AsyncIterable<string>, disconnect: () => void): ReadableStream<Uint8Array> {
-  const iterator = pieces[Symbol.asyncIterator]();
-  const encoder = new TextEncoder();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const next = await iterator.next();
-        if (next.done) controller.close();
-        else controller.enqueue(encoder.encode(next.value));
-      } catch {
-        // The status line has gone: all that can be said now is that the answer is cut short, so
-        // the connection is ended mid-body (an errored body would escape the adapter uncaught).
-        controller.close();
-        disconnect();
-      }
-    },
-    async cancel() {
-      await iterator.return?.();
-    },
-  });
 }
 
 interface Match {

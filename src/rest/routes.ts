@@ -8,7 +8,8 @@ import {
   updateApiKey,
   updateApiKeyInput,
 } from '../auth/api-keys.js';
-import type { RequestContext, Services } from '../context.js';
+import type { Services } from '../services.js';
+import type { RequestContext } from '../request-context.js';
 import {
   allCustomers,
   createCustomer,
@@ -39,8 +40,9 @@ import { eventsQuery, listEvents, openEventStream, resumePoint } from '../events
 import { DIALECTS, type Dialect } from '../resources/define.js';
 import { settingResource } from '../resources/setting.js';
 import type { ApiKey, CreatedApiKey } from '../auth/api-keys.js';
-import { MERGE_PATCH_TYPE, Reply } from './http.js';
-import type { Metrics } from './metrics.js';
+import { MERGE_PATCH_TYPE, Reply } from './reply.js';
+import type { Metrics } from '../http/metrics.js';
+import type { HttpRequest } from '../http/request.js';
 import {
   concurrencyLimitBody,
   concurrencyLimitJson,
@@ -104,7 +106,7 @@ export const TAGS = {
 export type Tag = keyof typeof TAGS;
 
 export interface HandlerInput<B = unknown, Q = unknown> {
-  request: Request;
+  request: HttpRequest;
   /** The path parameters, each URI-decoded once. */
   params: Record<string, string>;
   body: B;

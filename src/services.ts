@@ -1,17 +1,15 @@
 import { ActivityRecorder } from './activity.js';
 import { Authenticator } from './auth/authenticator.js';
-import type { Principal } from './auth/principal.js';
 import type { Database, Db, Sql } from './db/database.js';
-import { unauthenticated } from './errors.js';
 import { EventHub } from './events/hub.js';
-import type { Actor } from './events/record.js';
-import { createLoaders, type Loaders } from './loaders.js';
 import { READ_CACHE_CHANNEL, ReadCache } from './customers/read-cache.js';
 import { RateLimiter, type KeyRateLimiter, type RateLimitMode } from './rate-limit.js';
 import { SharedRateLimiter } from './shared-rate-limit.js';
-import { requestInfo } from './request-info.js';
 
-/** What the whole process shares: built once by main.ts (or a test) and handed to createApp. */
+/**
+ * The process's wiring: what every request shares, built once by serve.ts (or a test or the CLI) and
+ * handed to createApp. Per-request state is request-context.ts's.
+ */
 export interface Services {
   db: Db;
   authenticator: Authenticator;
@@ -93,83 +91,4 @@ function createRateLimiter(options: Parameters<typeof createServices>[1]): KeyRa
     return new SharedRateLimiter({ url: options.redisUrl, perSecond, burst, onModeChange: options.onRateLimitModeChange });
   }
   return new RateLimiter(perSecond, burst);
-}
-
-/** What one authenticated request carries into the services. */
-export interface RequestContext {
-  db: Db;
-  sql: Sql;
-  principal: Principal;
-  /** Who the events of this request's changes name. */
-  actor: Actor;
-  requestId?: string;
-  /** The request's Authorization header: long-lived streams re-check it as they go. */
-  authorization?: string | null;
-  loaders: Loaders;
-  authenticator: Authenticator;
-  /** This process's event streams, told of this request's commits; and how streams behave. */
-  eventHub?: EventHub;
-  events: Services['events'];
-  /** Dropped for the customers a write touched, when its transaction ends. */
-  readCache?: ReadCache;
-}
-
-export function createRequestContext(
-  services: Services,
-  principal: Principal,
-  extra: { requestId?: string; actor?: Actor; authorization?: string | null } = {},
-): RequestContext {
-  return {
-    db: services.db,
-    sql: services.sql,
-    principal,
-    actor: extra.actor ?? { keyId: principal.keyId, kind: principal.type },
-    requestId: extra.requestId,
-    authorization: extra.authorization,
-    loaders: createLoaders(services.db, services.sql, services.readCache),
-    readCache: services.readCache,
-    authenticator: services.authenticator,
-    eventHub: services.events.hub,
-    events: services.events,
-  };
-}
-
-/**
- * The context of an introspection-only operation sent without a key: it reaches no resolver, and
- * anything that asks who is calling is refused as unauthenticated all the same.
- */
-export function introspectionContext(services: Services): RequestContext {
-  return {
-    db: services.db,
-    // Not a getter: Yoga copies the context's properties, which would call it. Every read of the
-    // principal's members is refused instead.
-    principal: new Proxy({} as Principal, {
-      get() {
-        throw unauthenticated();
-      },
-    }),
-    actor: new Proxy({} as Actor, {
-      get() {
-        throw unauthenticated();
-      },
-    }),
-    sql: services.sql,
-    loaders: createLoaders(services.db, services.sql),
-    authenticator: services.authenticator,
-    events: services.events,
-  };
-}
-
-/**
- * The one way into the services for both doors: verify the bearer key, apply the key's rate
- * limit, note the activity, and build the request's context. Throws AppError (401, 403, 429).
- */
-export async function authenticateRequest(services: Services, request: Request): Promise<RequestContext> {
-  const authorization = request.headers.get('authorization');
-  const principal = await services.authenticator.authenticate(authorization);
-  const info = requestInfo(request);
-  info.keyId = principal.keyId;
-  await services.rateLimiter.take(principal);
-  services.activity.record(principal);
-  return createRequestContext(services, principal, { requestId: info.requestId, authorization });
 }

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import type { Plugin } from 'graphql-yoga';
-import { requestInfo } from './request-info.js';
+import { isStreamed, type HttpResponse } from './response.js';
 
 /** Bodies smaller than this go out as they are: compressing them saves less than it costs. */
 export const COMPRESS_MIN_BYTES = 1024;
@@ -43,50 +42,34 @@ export function chooseEncoding(acceptEncoding: string | null): Encoding | undefi
 }
 
 /**
- * Compresses response bodies of both doors (GraphQL and REST) above COMPRESS_MIN_BYTES with br or
- * gzip, as the request's Accept-Encoding allows, and says `Vary: Accept-Encoding` on every answer
- * that could have been compressed. A strong ETag names the encoded bytes (`"…-br"`), as RFC 9110
- * asks of a strong validator; the REST router accepts either form in If-None-Match.
+ * Compresses an answer of either door (GraphQL or REST) above COMPRESS_MIN_BYTES with br or gzip,
+ * as the request's Accept-Encoding allows, and says `Vary: Accept-Encoding` on every answer that
+ * could have been compressed. A strong ETag names the encoded bytes (`"…-br"`), as RFC 9110 asks of
+ * a strong validator; the REST door accepts either form in If-None-Match. Streamed answers go out as
+ * they are: compressing them would mean reading them whole first, which streaming them avoids.
  *
  * Written here rather than taken from @whatwg-node/server's useContentEncoding, which has no size
  * threshold, takes the first listed encoding without reading q-values (`gzip;q=0` included), and
  * decompresses request bodies (a way around the body size limit's Content-Length check).
  */
-export function useCompression(): Plugin {
+export function createCompression() {
   // The GraphiQL page (several MB, the same bytes each time) is compressed once per encoding.
   const cache = new Map<string, Buffer>();
-  return {
-    async onResponse({ request, response, setResponse, fetchAPI }) {
-      // A streamed answer would have to be read whole first, which is what streaming it avoids. Checked
-      // before `response.body` is read: that getter wraps the stream in a new one, which ends cleanly
-      // where the original fails, so a stream cut short (a slow consumer) would look complete.
-      if (requestInfo(request).streamed) return;
-      if (!response.body || response.headers.has('content-encoding')) return;
-      if (response.status === 204 || response.status === 304 || response.status < 200) return;
-      if (!COMPRESSIBLE.test(response.headers.get('content-type') ?? '')) return;
-      // A client that accepts no encoding (most API clients send no Accept-Encoding) gets the answer
-      // as it is: saying Vary is all there is to do, without reading and rebuilding the body.
-      if (!chooseEncoding(request.headers.get('accept-encoding'))) {
-        response.headers.append('vary', 'Accept-Encoding');
-        return;
-      }
-      // Copied one by one: a Headers built from another keeps the names' letter case, and then
-      // misses them when read back in lower case.
-      const headers = new fetchAPI.Headers();
-      response.headers.forEach((value, name) => headers.append(name.toLowerCase(), value));
-      headers.append('vary', 'Accept-Encoding');
-      const bytes: Uint8Array<ArrayBuffer> = new Uint8Array(await response.arrayBuffer());
-      const encoding = chooseEncoding(request.headers.get('accept-encoding'));
-      let body: Uint8Array<ArrayBuffer> = bytes;
-      if (encoding && bytes.byteLength >= COMPRESS_MIN_BYTES) {
-        body = new Uint8Array(await encodeCached(cache, encoding, bytes));
-        headers.set('content-encoding', encoding);
-        headers.delete('content-length');
-        const etag = headers.get('etag');
-        if (etag && /^"[^"]*"$/.test(etag)) headers.set('etag', `${etag.slice(0, -1)}-${encoding}"`);
-      }
-      setResponse(new fetchAPI.Response(body, { status: response.status, statusText: response.statusText, headers }));
-    },
+  return async function compress(acceptEncoding: string | null, response: HttpResponse): Promise<HttpResponse> {
+    const { body, headers } = response;
+    if (body == null || isStreamed(body) || headers['content-encoding']) return response;
+    if (response.status === 204 || response.status === 304 || response.status < 200) return response;
+    if (!COMPRESSIBLE.test(headers['content-type'] ?? '')) return response;
+    headers.vary = headers.vary ? `${headers.vary}, Accept-Encoding` : 'Accept-Encoding';
+    const encoding = chooseEncoding(acceptEncoding);
+    if (!encoding) return response;
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    if (bytes.byteLength < COMPRESS_MIN_BYTES) return response;
+    headers['content-encoding'] = encoding;
+    delete headers['content-length'];
+    const etag = headers.etag;
+    if (etag && /^"[^"]*"$/.test(etag)) headers.etag = `${etag.slice(0, -1)}-${encoding}"`;
+    return { ...response, body: await encodeCached(cache, encoding, bytes) };
   };
 }
 

@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
+import { createYoga } from 'graphql-yoga';
+import type { AppOptions } from '../config.js';
+import { toAppError } from '../errors.js';
+import { decodeUtf8, readBody } from '../http/body.js';
+import type { HttpRequest } from '../http/request.js';
+import type { HttpResponse } from '../http/response.js';
+import { describeError, redactSecrets, type Logger } from '../logger.js';
+import { authenticateRequest, introspectionContext, type RequestContext } from '../request-context.js';
+import type { Services } from '../services.js';
+import { createMaskError, toGraphQLError, useErrorContract } from './errors.js';
+import { graphiqlOptions, renderOfflineGraphiQL } from './graphiql.js';
+import { isIntrospectionOnly } from './introspection.js';
+import { useJit } from './jit.js';
+import { useOperationLimits, useRequestBody, type GraphQLServerContext } from './limits.js';
+import { schema } from './schema.js';
+import { loadTrustedDocuments, useTrustedDocuments } from './trusted-documents.js';
+
+/** Answers of these types are streamed (subscriptions over SSE, incremental delivery). */
+const STREAMED = /^(text\/event-stream|multipart\/mixed)/;
+
+/**
+ * The GraphQL door: Yoga at /graphql (GraphiQL on GET from a browser). The front door has read the
+ * body once, under MAX_BODY_BYTES; Yoga parses it, checks the operation's limits, authenticates and
+ * executes. CORS, compression, the request log and metrics are the front door's.
+ */
+export function createGraphQLDoor(services: Services, logger: Logger, options: AppOptions): (request: HttpRequest) => Promise<HttpResponse> {
+  const trustedDocuments = options.TRUSTED_DOCUMENTS ? loadTrustedDocuments(options.TRUSTED_DOCUMENTS) : undefined;
+  const yoga = createYoga<GraphQLServerContext, RequestContext>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    graphiql: graphiqlOptions,
+    renderGraphiQL: renderOfflineGraphiQL,
+    // GraphQL over HTTP's persisted documents name theirs with `documentId`.
+    extraParamNames: trustedDocuments ? ['documentId'] : [],
+    // No file uploads here: multipart bodies would only be a way around the body checks.
+    multipart: false,
+    // The front door has read the body under MAX_BODY_BYTES (useRequestBody answers the contract's 413).
+    maxRequestBodySize: false,
+    // Yoga's built-in health check answers any URL that merely ends in its endpoint; keep it out of
+    // reach (/health and /ready are the REST door's).
+    healthCheckEndpoint: `/.yoga-health-${randomUUID()}`,
+    // The front door's (src/http/cors.ts), for both doors alike.
+    cors: false,
+    logging: {
+      // Yoga's text may quote a request (a document, variables): masked before it is logged.
+      debug: (...args) => logger.debug({ yoga: redactSecrets(args.map(String).join(' ')) }),
+      info: (...args) => logger.info({ yoga: redactSecrets(args.map(String).join(' ')) }),
+      warn: (...args) => logger.warn({ yoga: redactSecrets(args.map(String).join(' ')) }),
+      // Yoga logs the errors it masks; the mask hook below has logged them already, safely.
+      error: () => {},
+    },
+    maskedErrors: {
+      maskError: createMaskError((error) => logger.error({ err: describeError(error) }, 'unexpected error')),
+    },
+    context: async ({ request, params, info }) => {
+      // Introspection alone reaches no resolver, so GraphiQL's Docs and autocompletion (and codegen)
+      // work before a key is entered; anything else needs one.
+      if (options.GRAPHQL_INTROSPECTION && isIntrospectionOnly(params.query, params.operationName)) {
+        return introspectionContext(services);
+      }
+      try {
+        return await authenticateRequest(services, request.headers.get('authorization'), info);
+      } catch (error) {
+        throw toGraphQLError(toAppError(error));
+      }
+    },
+    plugins: [
+      useErrorContract(),
+      useRequestBody(options.MAX_BODY_BYTES),
+      useOperationLimits(options),
+      ...(trustedDocuments ? [useTrustedDocuments(trustedDocuments)] : []),
+      ...(options.GRAPHQL_INTROSPECTION ? [] : [useDisableIntrospection()]),
+      // Queries and mutations a client repeats run compiled (jit.ts; measured in bench/jit.ts).
+      ...(options.GRAPHQL_JIT
+        ? [useJit({ onCompileError: (errors) => logger.warn({ errors: errors.length }, 'graphql-jit could not compile a document') })]
+        : []),
+    ],
+  });
+
+  return async (request) => {
+    request.info.route = '/graphql';
+    const context: GraphQLServerContext = { info: request.info };
+    let body: string | undefined;
+    if (request.method === 'POST') {
+      try {
+        body = decodeUtf8(await readBody(request, options.MAX_BODY_BYTES));
+      } catch (error) {
+        context.bodyError = toAppError(error);
+      }
+    }
+    const headers = request.headers.all();
+    // The body is handed over as text: the framing of the original no longer applies.
+    delete headers['content-length'];
+    delete headers['transfer-encoding'];
+    const response = await yoga.fetch(request.url, { method: request.method, headers, body }, context);
+    const out: Record<string, string> = {};
+    response.headers.forEach((value, name) => (out[name.toLowerCase()] = value));
+    if (!response.body) return { status: response.status, headers: out, body: null };
+    if (STREAMED.test(out['content-type'] ?? '')) return { status: response.status, headers: out, body: response.body as ReadableStream<Uint8Array> };
+    const text = await response.text();
+    return { status: response.status, headers: out, body: text };
+  };
+}

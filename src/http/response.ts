@@ -1,0 +1,141 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AppError } from '../errors.js';
+
+export const JSON_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * An answer of either door. A string or bytes body is sent whole (and may be compressed); a stream
+ * (an event stream, a long list) is sent as it is read, pulled only as fast as the client takes it.
+ */
+export interface HttpResponse {
+  status: number;
+  /** Lower-case names. */
+  headers: Record<string, string>;
+  body?: string | Uint8Array | ReadableStream<Uint8Array> | AsyncIterable<string | Uint8Array> | null;
+}
+
+export const isStreamed = (body: HttpResponse['body']): body is ReadableStream<Uint8Array> | AsyncIterable<string | Uint8Array> =>
+  body != null && typeof body !== 'string' && !(body instanceof Uint8Array);
+
+/** The error envelope of the platform: `{"status": false, "code", "message"}`. */
+export function errorResponse(error: AppError): HttpResponse {
+  return {
+    status: error.status,
+    headers: { ...lowerCase(error.headers), 'content-type': JSON_TYPE },
+    body: JSON.stringify({ status: false, code: error.code, message: error.message }),
+  };
+}
+
+export function lowerCase(headers: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (headers) for (const name in headers) out[name.toLowerCase()] = headers[name]!;
+  return out;
+}
+
+/** Writes an answer on node:http. A stream that fails midway ends the connection: the status line has gone. */
+export function writeNode(req: IncomingMessage, res: ServerResponse, response: HttpResponse): void {
+  const { body } = response;
+  const headers = response.headers;
+  // A request body left unread (refused before it was read, or too large): close rather than read on.
+  if (!req.complete) headers.connection = 'close';
+  if (body != null && !isStreamed(body)) {
+    // HEAD says what GET would send, the length included.
+    headers['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
+  }
+  if (req.method === 'HEAD' || body == null || response.status === 204 || response.status === 304) {
+    if (isStreamed(body)) void cancel(body);
+    res.writeHead(response.status, headers).end();
+    return;
+  }
+  if (!isStreamed(body)) {
+    res.writeHead(response.status, headers).end(body);
+    return;
+  }
+  res.writeHead(response.status, headers);
+  void pipe(body, res);
+}
+
+async function pipe(body: ReadableStream<Uint8Array> | AsyncIterable<string | Uint8Array>, res: ServerResponse): Promise<void> {
+  const iterator = body instanceof ReadableStream ? readerIterator(body) : body[Symbol.asyncIterator]();
+  let closed = false;
+  const onClose = () => {
+    closed = true;
+    void iterator.return?.();
+  };
+  res.once('close', onClose);
+  try {
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done || closed) break;
+      if (!res.write(next.value)) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            res.off('drain', done);
+            res.off('close', done);
+            resolve();
+          };
+          res.on('drain', done);
+          res.on('close', done);
+        });
+      }
+    }
+    if (!closed) res.end();
+  } catch {
+    // Cut short: all that can be said now is that the answer is incomplete.
+    res.destroy();
+  } finally {
+    res.off('close', onClose);
+  }
+}
+
+/** A web stream read as an iterator whose `return` cancels it (the client has gone). */
+function readerIterator(stream: ReadableStream<Uint8Array>): AsyncIterator<Uint8Array> {
+  const reader = stream.getReader();
+  return {
+    next: () => reader.read() as Promise<IteratorResult<Uint8Array>>,
+    async return() {
+      await reader.cancel().catch(() => {});
+      return { done: true, value: undefined };
+    },
+  };
+}
+
+async function cancel(body: ReadableStream<Uint8Array> | AsyncIterable<string | Uint8Array>): Promise<void> {
+  if (body instanceof ReadableStream) await body.cancel().catch(() => {});
+  else await body[Symbol.asyncIterator]().return?.();
+}
+
+/** The same answer as a Fetch API Response (the app called in-process). */
+export function toFetchResponse(method: string, response: HttpResponse): Response {
+  const { body } = response;
+  const empty = method === 'HEAD' || response.status === 204 || response.status === 304;
+  if (empty || body == null) {
+    if (isStreamed(body)) void cancel(body);
+    return new Response(null, { status: response.status, headers: response.headers });
+  }
+  if (!isStreamed(body)) return new Response(body as BodyInit, { status: response.status, headers: response.headers });
+  return new Response(body instanceof ReadableStream ? body : readableOf(body), { status: response.status, headers: response.headers });
+}
+
+/** A byte stream that pulls the next piece only when the reader has taken the last one. */
+function readableOf(pieces: AsyncIterable<string | Uint8Array>): ReadableStream<Uint8Array> {
+  const iterator = pieces[Symbol.asyncIterator]();
+  const encoder = new TextEncoder();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const next = await iterator.next();
+        if (next.done) controller.close();
+        else controller.enqueue(typeof next.value === 'string' ? encoder.encode(next.value) : next.value);
+      } catch {
+        // The status has gone: the answer is cut short (an errored body would surface as an
+        // exception in the reader, which in-process is the caller; closing says "incomplete" less
+        // loudly, as a closed connection does over the network).
+        controller.close();
+      }
+    },
+    async cancel() {
+      await iterator.return?.();
+    },
+  });
+}

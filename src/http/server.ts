@@ -1,0 +1,68 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { toAppError } from '../errors.js';
+import { describeError, type Logger } from '../logger.js';
+import { createCompression } from './compression.js';
+import { createCors } from './cors.js';
+import { createRequestLog, requestId } from './log.js';
+import type { Metrics } from './metrics.js';
+import { fromFetch, fromNode, type HttpRequest, type RequestInfo } from './request.js';
+import { errorResponse, toFetchResponse, writeNode, type HttpResponse } from './response.js';
+
+export type Door = (request: HttpRequest) => Promise<HttpResponse>;
+
+/** Yoga serves GraphQL here; every other path is the REST door's. */
+const GRAPHQL_PATHS = new Set(['/graphql', '/graphql/']);
+
+/**
+ * The one front door of both doors, on node:http: it gives each request its id, answers CORS
+ * preflights, sends GraphQL paths to the GraphQL door and everything else to the REST door, adds
+ * the CORS and request-id headers, compresses, and writes the log line and the metrics. The doors
+ * read bodies through http/body.ts and answer errors in their own shapes; a failure of theirs to
+ * answer at all becomes the error envelope here.
+ */
+export function createFrontDoor(parts: {
+  graphql: Door;
+  rest: Door;
+  logger: Logger;
+  metrics?: Metrics;
+  cors: { origins: string[]; allowedHeaders: string[] };
+}) {
+  const { graphql, rest, logger } = parts;
+  const cors = createCors(parts.cors.origins, parts.cors.allowedHeaders);
+  const compress = createCompression();
+  const log = createRequestLog(logger, parts.metrics);
+
+  async function answer(request: HttpRequest): Promise<HttpResponse> {
+    let response: HttpResponse;
+    try {
+      if (cors?.isPreflight(request)) response = { status: 204, headers: { 'content-length': '0' } };
+      else response = await (GRAPHQL_PATHS.has(request.url.pathname) ? graphql : rest)(request);
+      const corsHeaders = cors?.headers(request);
+      if (corsHeaders) Object.assign(response.headers, corsHeaders);
+      response = await compress(request.headers.get('accept-encoding'), response);
+    } catch (error) {
+      logger.error({ err: describeError(error) }, 'unexpected error');
+      response = errorResponse(toAppError(error));
+    }
+    response.headers['x-request-id'] = request.info.requestId;
+    log(request.method, request.info, response.status);
+    return response;
+  }
+
+  const newInfo = (incomingId: string | null): RequestInfo => {
+    const id = requestId(incomingId);
+    return { requestId: id, callerId: id === incomingId, start: performance.now() };
+  };
+
+  function app(req: IncomingMessage, res: ServerResponse): void {
+    const id = req.headers['x-request-id'];
+    const request = fromNode(req, res, newInfo(typeof id === 'string' ? id : null));
+    void answer(request).then((response) => writeNode(req, res, response));
+  }
+  app.fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const fetchRequest = input instanceof Request && !init ? input : new Request(input, init);
+    const request = fromFetch(fetchRequest, newInfo(fetchRequest.headers.get('x-request-id')));
+    return toFetchResponse(request.method, await answer(request));
+  };
+  return app;
+}

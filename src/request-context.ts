@@ -1,0 +1,86 @@
+import type { Authenticator } from './auth/authenticator.js';
+import type { Actor, Principal } from './auth/principal.js';
+import type { Db, Sql } from './db/database.js';
+import { unauthenticated } from './errors.js';
+import type { EventHub } from './events/hub.js';
+import type { RequestInfo } from './http/request.js';
+import { createLoaders, type Loaders } from './loaders.js';
+import type { Services } from './services.js';
+import type { ReadCache } from './customers/read-cache.js';
+
+/** What one authenticated request carries into the services. */
+export interface RequestContext {
+  db: Db;
+  sql: Sql;
+  principal: Principal;
+  /** Who the events of this request's changes name. */
+  actor: Actor;
+  requestId?: string;
+  /** The request's Authorization header: long-lived streams re-check it as they go. */
+  authorization?: string | null;
+  loaders: Loaders;
+  authenticator: Authenticator;
+  /** This process's event streams, told of this request's commits; and how streams behave. */
+  eventHub?: EventHub;
+  events: Services['events'];
+  /** Dropped for the customers a write touched, when its transaction ends. */
+  readCache?: ReadCache;
+}
+
+export function createRequestContext(
+  services: Services,
+  principal: Principal,
+  extra: { requestId?: string; actor?: Actor; authorization?: string | null } = {},
+): RequestContext {
+  return {
+    db: services.db,
+    sql: services.sql,
+    principal,
+    actor: extra.actor ?? { keyId: principal.keyId, kind: principal.type },
+    requestId: extra.requestId,
+    authorization: extra.authorization,
+    loaders: createLoaders(services.db, services.sql, services.readCache),
+    readCache: services.readCache,
+    authenticator: services.authenticator,
+    eventHub: services.events.hub,
+    events: services.events,
+  };
+}
+
+/**
+ * The context of an introspection-only operation sent without a key: it reaches no resolver, and
+ * anything that asks who is calling is refused as unauthenticated all the same.
+ */
+export function introspectionContext(services: Services): RequestContext {
+  return {
+    db: services.db,
+    // Not a getter: Yoga copies the context's properties, which would call it. Every read of the
+    // principal's members is refused instead.
+    principal: new Proxy({} as Principal, {
+      get() {
+        throw unauthenticated();
+      },
+    }),
+    actor: new Proxy({} as Actor, {
+      get() {
+        throw unauthenticated();
+      },
+    }),
+    sql: services.sql,
+    loaders: createLoaders(services.db, services.sql),
+    authenticator: services.authenticator,
+    events: services.events,
+  };
+}
+
+/**
+ * The one way into the services for both doors: verify the bearer key, apply the key's rate
+ * limit, note the activity, and build the request's context. Throws AppError (401, 403, 429).
+ */
+export async function authenticateRequest(services: Services, authorization: string | null, info: RequestInfo): Promise<RequestContext> {
+  const principal = await services.authenticator.authenticate(authorization);
+  info.keyId = principal.keyId;
+  await services.rateLimiter.take(principal);
+  services.activity.record(principal);
+  return createRequestContext(services, principal, { requestId: info.requestId, authorization });
+}
