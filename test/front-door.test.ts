@@ -148,6 +148,28 @@ describe('the front door over node:http', () => {
     expect(events).toMatch(/data: .*"live":true/);
   });
 
+  it('ends an idle GraphQL subscription when its client goes, freeing its slot', async () => {
+    const c = await t.customer();
+    const before = t.services.events.hub.streams;
+    const body = JSON.stringify({ query: 'subscription { customerChanged { name } }' });
+    const req = request({
+      host: '127.0.0.1',
+      port,
+      method: 'POST',
+      path: '/graphql',
+      headers: { authorization: `Bearer ${c.key}`, accept: 'text/event-stream', 'content-type': 'application/json' },
+    });
+    const started = new Promise<void>((resolve) => req.on('response', () => resolve()));
+    req.on('error', () => {});
+    req.end(body);
+    await started;
+    for (let i = 0; i < 100 && t.services.events.hub.streams === before; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(t.services.events.hub.streams).toBe(before + 1);
+    req.destroy();
+    for (let i = 0; i < 100 && t.services.events.hub.streams > before; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(t.services.events.hub.streams).toBe(before);
+  });
+
   it('answers an unknown path with the error envelope', async () => {
     const res = await call('GET', '/nowhere', { 'x-request-id': 'find-me' });
     expect(res.status).toBe(404);

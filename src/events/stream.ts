@@ -137,9 +137,11 @@ export function sseStream(options: StreamOptions): ReadableStream<Uint8Array> {
 /**
  * The same stream as an async iterator of events, for GraphQL subscriptions: each `next()` reads
  * the log after the last event given (waiting for a wake when there is none), so nothing is held
- * for a subscriber that is not reading.
+ * for a subscriber that is not reading. `return()` (the client has gone) ends it at once, even
+ * while it waits for a wake: a plain generator would finish only at its next event, holding the
+ * stream's slot until then.
  */
-export async function* eventIterator(options: Omit<StreamOptions, 'heartbeatMs' | 'bufferBytes' | 'render'>): AsyncGenerator<EventRow> {
+export function eventIterator(options: Omit<StreamOptions, 'heartbeatMs' | 'bufferBytes' | 'render'>): AsyncIterableIterator<EventRow> {
   let last = options.after;
   let signal: (() => void) | undefined;
   let woken = true;
@@ -148,29 +150,74 @@ export async function* eventIterator(options: Omit<StreamOptions, 'heartbeatMs' 
     woken = true;
     signal?.();
   });
-  options.slot.onClose((reason) => {
-    closedReason = reason;
+  const close = (reason: string) => {
+    closedReason ??= reason;
     signal?.();
-  });
-  try {
-    for (;;) {
-      if (closedReason) return;
-      if (!woken) await new Promise<void>((resolve) => (signal = resolve));
-      signal = undefined;
-      if (closedReason) return;
-      woken = false;
+  };
+  options.slot.onClose(close);
+
+  async function* events(): AsyncGenerator<EventRow> {
+    try {
       for (;;) {
-        const page = await options.read(last, PAGE);
-        for (const event of page) {
-          last = event.id;
-          yield event;
+        if (closedReason) return;
+        if (!woken) await new Promise<void>((resolve) => (signal = resolve));
+        signal = undefined;
+        if (closedReason) return;
+        woken = false;
+        for (;;) {
+          const page = await options.read(last, PAGE);
+          for (const event of page) {
+            last = event.id;
+            yield event;
+            if (closedReason) return;
+          }
+          if (page.length < PAGE) break;
         }
-        if (page.length < PAGE) break;
       }
+    } finally {
+      unsubscribe();
+      options.slot.release();
+      options.onClose?.(closedReason ?? 'client closed');
     }
-  } finally {
-    unsubscribe();
-    options.slot.release();
-    options.onClose?.(closedReason ?? 'client closed');
   }
+
+  const generator = events();
+  return {
+    next: () => generator.next(),
+    async return() {
+      // Wakes a wait for events, so the generator sees it is closed and ends (its `finally` runs).
+      close('client closed');
+      return generator.return(undefined);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+/** What `mapEvents`'s function answers to end the stream instead of sending a value. */
+export const END_OF_STREAM = Symbol('end of stream');
+
+/**
+ * An event iterator's events made into other values, one by one (each read only when the client
+ * asks for the next), ending when `map` answers END_OF_STREAM. Unlike an async generator looping
+ * over `source`, its `return` reaches `source` at once, even while `source` waits for a wake.
+ */
+export function mapEvents<T>(source: AsyncIterableIterator<EventRow>, map: (event: EventRow) => Promise<T | typeof END_OF_STREAM>): AsyncIterableIterator<T> {
+  const done = async (): Promise<IteratorResult<T>> => {
+    await source.return?.();
+    return { done: true, value: undefined };
+  };
+  return {
+    async next() {
+      const next = await source.next();
+      if (next.done) return { done: true, value: undefined };
+      const value = await map(next.value);
+      return value === END_OF_STREAM ? done() : { done: false, value };
+    },
+    return: done,
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
 }

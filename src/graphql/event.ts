@@ -3,6 +3,7 @@ import { resolveCustomer } from '../customers/service.js';
 import { badRequest } from '../errors.js';
 import { newestEventId, type EventRow } from '../events/read.js';
 import { listEvents, resumePoint, subscribeEvents } from '../events/service.js';
+import { END_OF_STREAM, mapEvents } from '../events/stream.js';
 import { eventResource } from '../resources/event.js';
 import { builder } from './builder.js';
 import { CustomerRef } from './customer.js';
@@ -56,14 +57,12 @@ builder.subscriptionFields((t) => ({
       const target = await resolveCustomer(ctx, String(customer));
       // Only what happens from now on: start after the newest event there is.
       const events = await subscribeEvents(ctx, { customer: String(target.id) }, await newestEventId(ctx.sql, target.id));
-      return (async function* () {
-        for await (const event of events) {
-          if (event.type === 'customer.deleted') return;
-          // The subscription is one long request: read the customer afresh after each change.
-          ctx.loaders.clearAll();
-          yield await resolveCustomer(ctx, String(target.id));
-        }
-      })();
+      return mapEvents(events, async (event) => {
+        if (event.type === 'customer.deleted') return END_OF_STREAM;
+        // The subscription is one long request: read the customer afresh after each change.
+        ctx.loaders.clearAll();
+        return resolveCustomer(ctx, String(target.id));
+      });
     },
     resolve: (customer) => customer,
   }),

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import type { AppError } from '../errors.js';
 
 export const JSON_TYPE = 'application/json; charset=utf-8';
@@ -55,8 +56,29 @@ export function writeNode(req: IncomingMessage, res: ServerResponse, response: H
   void pipe(body, res);
 }
 
-async function pipe(body: ReadableStream<Uint8Array> | AsyncIterable<string | Uint8Array>, res: ServerResponse): Promise<void> {
-  const iterator = body instanceof ReadableStream ? readerIterator(body) : body[Symbol.asyncIterator]();
+type Stream = ReadableStream<Uint8Array> | AsyncIterable<string | Uint8Array>;
+
+/**
+ * A streamed body as an iterator whose `return` (the client has gone) ends the stream at once, even
+ * while a read is pending (an idle subscription). A web stream is read through its reader, whose
+ * `cancel` does that; a Node stream (what Yoga's Response hands out) is destroyed. Their own async
+ * iterators would wait for the pending read first, which may never end.
+ */
+function iterate(body: Stream): AsyncIterator<string | Uint8Array> {
+  if ('getReader' in body && typeof body.getReader === 'function') return readerIterator(body);
+  const iterator = (body as AsyncIterable<string | Uint8Array>)[Symbol.asyncIterator]();
+  if (!(body instanceof Readable)) return iterator;
+  return {
+    next: () => iterator.next(),
+    async return() {
+      body.destroy();
+      return (await iterator.return?.()) ?? { done: true, value: undefined };
+    },
+  };
+}
+
+async function pipe(body: Stream, res: ServerResponse): Promise<void> {
+  const iterator = iterate(body);
   let closed = false;
   const onClose = () => {
     closed = true;
@@ -100,9 +122,8 @@ function readerIterator(stream: ReadableStream<Uint8Array>): AsyncIterator<Uint8
   };
 }
 
-async function cancel(body: ReadableStream<Uint8Array> | AsyncIterable<string | Uint8Array>): Promise<void> {
-  if (body instanceof ReadableStream) await body.cancel().catch(() => {});
-  else await body[Symbol.asyncIterator]().return?.();
+async function cancel(body: Stream): Promise<void> {
+  await iterate(body).return?.();
 }
 
 /** The same answer as a Fetch API Response (the app called in-process). */
@@ -114,12 +135,11 @@ export function toFetchResponse(method: string, response: HttpResponse): Respons
     return new Response(null, { status: response.status, headers: response.headers });
   }
   if (!isStreamed(body)) return new Response(body as BodyInit, { status: response.status, headers: response.headers });
-  return new Response(body instanceof ReadableStream ? body : readableOf(body), { status: response.status, headers: response.headers });
+  return new Response(body instanceof ReadableStream ? body : readableOf(iterate(body)), { status: response.status, headers: response.headers });
 }
 
 /** A byte stream that pulls the next piece only when the reader has taken the last one. */
-function readableOf(pieces: AsyncIterable<string | Uint8Array>): ReadableStream<Uint8Array> {
-  const iterator = pieces[Symbol.asyncIterator]();
+function readableOf(iterator: AsyncIterator<string | Uint8Array>): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -130,12 +150,14 @@ function readableOf(pieces: AsyncIterable<string | Uint8Array>): ReadableStream<
       } catch {
         // The status has gone: the answer is cut short (an errored body would surface as an
         // exception in the reader, which in-process is the caller; closing says "incomplete" less
-        // loudly, as a closed connection does over the network).
-        controller.close();
+        // loudly, as a closed connection does over the network). Already cancelled: nothing to do.
+        try {
+          controller.close();
+        } catch {}
       }
     },
-    async cancel() {
-      await iterator.return?.();
+    cancel() {
+      void iterator.return?.();
     },
   });
 }
