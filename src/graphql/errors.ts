@@ -1,16 +1,16 @@
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { AppError, isDatabaseUnavailable, statusOf, toAppError, type ErrorCode } from '../errors.js';
+import { AppError, isDatabaseUnavailable, statusOf, toAppError, withoutStack, type ErrorCode } from '../errors.js';
 
 /** The GraphQL form of a coded error: `extensions.code` and `extensions.http.status`. */
 export function toGraphQLError(error: AppError, original?: GraphQLError): GraphQLError {
-  return new GraphQLError(error.message, {
+  return withoutStack(() => new GraphQLError(error.message, {
     nodes: original?.nodes,
     source: original?.source,
     positions: original?.positions,
     path: original?.path,
     extensions: { code: error.code, http: { status: error.status, headers: error.headers } },
-  });
+  }));
 }
 
 /**
@@ -69,13 +69,13 @@ export function useErrorContract(): Plugin {
         // of theirs (e.g. Yoga's `originalError`).
         const byStatus = CODE_OF_STATUS.get(Number(status));
         const contract: ErrorCode = byStatus && statusOf[byStatus] < 500 ? byStatus : 'BAD_REQUEST';
-        return new GraphQLError(error.message, {
+        return withoutStack(() => new GraphQLError(error.message, {
           nodes: error.nodes,
           source: error.source,
           positions: error.positions,
           path: error.path,
           extensions: { code: contract, http: { status: statusOf[contract] } },
-        });
+        }));
       });
       const statuses = errors.map((e) => httpOf(e).status ?? 500);
       const status = responseStatus({
@@ -87,15 +87,17 @@ export function useErrorContract(): Plugin {
       setResult({
         ...single,
         // Yoga takes the response status from the result and the headers (Retry-After) from each error.
-        errors: errors.map(
-          (e) =>
-            new GraphQLError(e.message, {
-              nodes: e.nodes,
-              source: e.source,
-              positions: e.positions,
-              path: e.path,
-              extensions: { ...e.extensions, http: { headers: httpOf(e).headers } },
-            }),
+        errors: withoutStack(() =>
+          errors.map(
+            (e) =>
+              new GraphQLError(e.message, {
+                nodes: e.nodes,
+                source: e.source,
+                positions: e.positions,
+                path: e.path,
+                extensions: { ...e.extensions, http: { headers: httpOf(e).headers } },
+              }),
+          ),
         ),
         extensions: { ...single.extensions, http: { status } },
         stringify: (clean: ExecutionResult) =>

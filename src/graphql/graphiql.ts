@@ -1,4 +1,3 @@
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { GraphiQLOptions } from 'graphql-yoga';
 
 const DEFAULT_DOCUMENT = `# Customer API gateway: GraphiQL
@@ -32,13 +31,15 @@ export const graphiqlOptions: GraphiQLOptions = {
   shouldPersistHeaders: false,
 };
 
-let page: string | undefined;
+let page: Promise<string> | undefined;
 
 /**
  * Yoga's bundled GraphiQL (@graphql-yoga/render-graphiql): its code, styles, editor workers and
  * favicon are inline in the page, so it works offline and loads nothing from another host. The page
- * is the same for every request, so it is rendered once.
+ * is the same for every request, so it is rendered once. The module (9 MB of inlined code) is
+ * loaded when the page is first asked for, not at start: a service no browser visits does not hold
+ * it in memory.
  */
-export function renderOfflineGraphiQL(options: GraphiQLOptions): string {
-  return (page ??= renderGraphiQL(options));
+export function renderOfflineGraphiQL(options: GraphiQLOptions): Promise<string> {
+  return (page ??= import('@graphql-yoga/render-graphiql').then(({ renderGraphiQL }) => renderGraphiQL(options)));
 }
