@@ -286,12 +286,15 @@ const HISTORY = `
 | first working version: reads through Prisma Client, key cache of 1 s, synchronous log writes, run by tsx | 214 | 805 | 1.92 / 1.35 | 266–367 |
 | the key lookup and the customer-with-settings read go straight to the pool (Prisma Client's per-query work measured at 2.5k vs 8.1k reads/s on the same pool, 32 concurrent); key changes pushed by LISTEN/NOTIFY so keys stay cached a minute; asynchronous log writes | 477 | 2,220 | 1.01 / 1.00 | 247–358 |
 | \`npm start\` runs an esbuild bundle instead of tsx (idle RSS 209 MB instead of 303 MB) | 1,425 | 2,389 | 1.00 / 1.00 | 225–333 |
+| reads from a per-process cache kept exact by LISTEN/NOTIFY; REST answered on node:http before any Fetch API object, GraphQL's body read once; graphql-jit for repeated documents; coded errors without stack traces; GraphiQL loaded on first use (bare server 29,244 req/s in that run) | 3,961 | 9,401 | 0.00 / 0.00 | 223–357 |
 
-The last row is a full run (10 s windows, quiet machine) made right after that change; the
-table above is a later run of the same request path: the difference is run-to-run variance here.
+The third row is a full run (10 s windows, quiet machine) made right after that change; the
+fourth is a full run made at a load average of 2.4 (the bare server made 29,244 req/s in it).
 
-Tried and left out: graphql-jit (about 7% less CPU per GraphQL request in-process, not worth a
-second executor); named prepared statements for the two hot reads (no measurable change, and they
+graphql-jit was left out at first (about 7% less CPU per GraphQL request, when a statement per read
+dominated); with reads from memory it saves 17% of the one-customer read's CPU and 43% of the
+50-alias read's (bench/jit.ts), so it is used for documents a client repeats. Tried and left out:
+named prepared statements for the two hot reads (no measurable change, and they
 break on the embedded database's shared session).
 `;
 
