@@ -91,16 +91,24 @@ export function createGraphQLDoor(services: Services, logger: Logger, options: A
         context.bodyError = toAppError(error);
       }
     }
-    const headers = request.headers.all();
-    // The body is handed over as text: the framing of the original no longer applies.
-    delete headers['content-length'];
-    delete headers['transfer-encoding'];
-    const response = await yoga.fetch(request.url, { method: request.method, headers, body }, context);
+    // Yoga reads a request's method, URL, headers and body text (its JSON and GraphQL parsers; file
+    // uploads and its body-size check are off): it is handed exactly that, over the body read above,
+    // rather than a Fetch API Request built from a copy of every header.
+    const text = body ?? '';
+    const yogaRequest = {
+      method: request.method,
+      url: request.url.href,
+      parsedUrl: request.url,
+      headers: request.headers,
+      body: null,
+      text: async () => text,
+      json: async () => JSON.parse(text),
+    };
+    const response = await yoga.handleRequest(yogaRequest as unknown as Request, context);
     const out: Record<string, string> = {};
     response.headers.forEach((value, name) => (out[name.toLowerCase()] = value));
     if (!response.body) return { status: response.status, headers: out, body: null };
     if (STREAMED.test(out['content-type'] ?? '')) return { status: response.status, headers: out, body: response.body as ReadableStream<Uint8Array> };
-    const text = await response.text();
-    return { status: response.status, headers: out, body: text };
+    return { status: response.status, headers: out, body: await response.text() };
   };
 }
