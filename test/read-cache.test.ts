@@ -320,5 +320,26 @@ describe('reads through the service', () => {
         await small.activity.stop();
       }
     });
+
+    it("the activity flush updates a key's lastUsedAt in place: the key list is read with no SQL and shows it", async () => {
+      const at = new Date('2030-02-03T04:05:06.789Z');
+      await readSelf();
+      await admin!.query(`UPDATE api_keys SET last_used_at = $2 WHERE key_id = $1`, [acme.keyId, at]);
+      await t.services.readCache.sync();
+      t.queries.length = 0;
+      const keys = (await (await t.http('GET', '/customers/self/apikeys', { key: acme.key })).json()) as { keyId: string; lastUsedAt: string }[];
+      expect(keys.find((k) => k.keyId === acme.keyId)?.lastUsedAt).toBe('2030-02-03T04:05:06Z');
+      expect(t.queries).toEqual([]);
+    });
+
+    it('a TRUNCATE of a cached table empties the cache of every process', async () => {
+      await t.http('PUT', '/customers/self/settings/concurrency-limit', { key: acme.key, body: { value: 9 } });
+      expect((await readSelf()).gql.settings.concurrencyLimit).toBe(9);
+      expect(t.services.readCache.stats().size).toBeGreaterThan(0);
+      await admin!.query('TRUNCATE settings');
+      await t.services.readCache.sync();
+      expect(t.services.readCache.stats().size).toBe(0);
+      expect((await readSelf()).gql.settings.concurrencyLimit).toBeNull();
+    });
   });
 });

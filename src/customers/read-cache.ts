@@ -128,7 +128,7 @@ export class ReadCache {
     if (!this.serving || ticket !== this.generation || customer.deletedAt) return;
     const previous = this.byId.get(customer.id);
     this.unindex(previous);
-    const entry: CachedCustomer = { customer, settings, keys: previous?.keys };
+    const entry: CachedCustomer = { customer: deepFreeze(customer), settings: freezeAll(settings), keys: previous?.keys };
     this.touch(customer.id, entry);
     this.byUuid.set(customer.uuid.toLowerCase(), customer.id);
     this.byName.set(customer.name, customer.id);
@@ -139,7 +139,7 @@ export class ReadCache {
   fillKeys(ticket: number, customerId: number, keys: ApiKey[]): void {
     if (!this.serving || ticket !== this.generation) return;
     const entry = this.byId.get(customerId);
-    if (entry) entry.keys = keys;
+    if (entry) entry.keys = freezeAll(keys);
   }
 
   /** Drops the given customers (all when omitted). */
@@ -207,7 +207,18 @@ export class ReadCache {
       const [, id, ms] = payload.split(':');
       this.generation++;
       const entry = this.byId.get(Number(id));
-      if (entry) entry.customer = { ...entry.customer, lastActivity: new Date(Number(ms)) };
+      if (entry) entry.customer = deepFreeze({ ...entry.customer, lastActivity: new Date(Number(ms)) });
+      return;
+    }
+    if (payload.startsWith('u:')) {
+      // Only a key's last_used_at moved (the activity flush): the held key list keeps its keys, that
+      // one with the new time.
+      const [, customerId, keyId, ms] = payload.split(':');
+      this.generation++;
+      const entry = this.byId.get(Number(customerId));
+      if (entry?.keys) {
+        entry.keys = freezeAll(entry.keys.map((key) => (key.id === Number(keyId) ? { ...key, lastUsedAt: new Date(Number(ms)) } : key)));
+      }
       return;
     }
     const id = Number(payload);
@@ -234,4 +245,22 @@ export class ReadCache {
     if (this.byUuid.get(uuid) === entry.customer.id) this.byUuid.delete(uuid);
     if (this.byName.get(entry.customer.name) === entry.customer.id) this.byName.delete(entry.customer.name);
   }
+}
+
+/**
+ * What the cache holds is shared by every request that reads it: frozen, so that code changing a
+ * row it was handed (rather than making a new one) fails loudly instead of changing it for others.
+ * JSON values (a profile, a setting's value) are frozen through.
+ */
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value) && !(value instanceof Date)) {
+    Object.freeze(value);
+    for (const member of Object.values(value)) deepFreeze(member);
+  }
+  return value;
+}
+
+function freezeAll<T>(rows: T[]): T[] {
+  for (const row of rows) deepFreeze(row);
+  return Object.freeze(rows) as T[];
 }
