@@ -1,5 +1,6 @@
 import { getCORSHeadersByRequestAndOptions } from '@whatwg-node/server';
 import type { HttpRequest } from './request.js';
+import { lowerCase } from './response.js';
 
 /** Browsers cache a preflight this many seconds (Chromium caps it at 7200). */
 const CORS_MAX_AGE_SECONDS = 600;
@@ -21,10 +22,7 @@ export function createCors(origins: string[], allowedHeaders: string[]) {
     /** The CORS headers for this request (none when it has no Origin). */
     headers(request: HttpRequest): Record<string, string> | undefined {
       const headers = getCORSHeadersByRequestAndOptions(request as unknown as Request, options);
-      if (!headers) return undefined;
-      const lower: Record<string, string> = {};
-      for (const name in headers) lower[name.toLowerCase()] = headers[name]!;
-      return lower;
+      return headers ? lowerCase(headers) : undefined;
     },
   };
 }

@@ -15,6 +15,9 @@ export interface HttpResponse {
   body?: string | Uint8Array | ReadableStream<Uint8Array> | AsyncIterable<string | Uint8Array> | null;
 }
 
+/** Answers that carry no body whatever they hold: HEAD (GET's headers only), 204 and 304. */
+const sendsNoBody = (method: string | undefined, status: number) => method === 'HEAD' || status === 204 || status === 304;
+
 export const isStreamed = (body: HttpResponse['body']): body is ReadableStream<Uint8Array> | AsyncIterable<string | Uint8Array> =>
   body != null && typeof body !== 'string' && !(body instanceof Uint8Array);
 
@@ -43,7 +46,7 @@ export function writeNode(req: IncomingMessage, res: ServerResponse, response: H
     // HEAD says what GET would send, the length included.
     headers['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
   }
-  if (req.method === 'HEAD' || body == null || response.status === 204 || response.status === 304) {
+  if (body == null || sendsNoBody(req.method, response.status)) {
     if (isStreamed(body)) void cancel(body);
     res.writeHead(response.status, headers).end();
     return;
@@ -129,8 +132,7 @@ async function cancel(body: Stream): Promise<void> {
 /** The same answer as a Fetch API Response (the app called in-process). */
 export function toFetchResponse(method: string, response: HttpResponse): Response {
   const { body } = response;
-  const empty = method === 'HEAD' || response.status === 204 || response.status === 304;
-  if (empty || body == null) {
+  if (body == null || sendsNoBody(method, response.status)) {
     if (isStreamed(body)) void cancel(body);
     return new Response(null, { status: response.status, headers: response.headers });
   }
