@@ -150,9 +150,9 @@ describe('deleting a customer', () => {
         expect(res.status).toBe(204);
         expect(await res.text()).toBe('');
       } else if (door === 'REST /tenants') {
+        // 204 with no body, as the platform's PHP libraries require of a delete.
         const res = await json(t.http('DELETE', `/tenants/${c.id}`, { key: t.systemKey }));
-        // The tenant as it was before the delete.
-        expect(res).toMatchObject({ status: 200, body: { uuid: c.uuid, name: c.name, settings: { 'concurrency-limit': 4 }, deletedAt: null } });
+        expect(res).toMatchObject({ status: 204, body: undefined });
       } else {
         const res = await t.gql(t.systemKey, `mutation { deleteCustomer(customer: "${c.uuid}") { uuid deletedAt } }`);
         expect(res.data.deleteCustomer.uuid).toBe(c.uuid);

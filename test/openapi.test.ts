@@ -79,6 +79,12 @@ describe('GET /openapi.json', () => {
     expect(table).toEqual(
       [
         ...['/customers', '/tenants'].flatMap((p) => customerRoutes.map((r) => r.replace('{p}', p))),
+        // The tenants dialect alone: PUT on a tenant, and who the calling key is.
+        'PUT /tenants/{customer}',
+        'GET /tenants/{customer}/keys/self',
+        'GET /tenants/{customer}/apikeys/self',
+        'GET /keys/self',
+        'GET /apikeys/self',
         'GET /events',
         'GET /health',
         'GET /ready',
@@ -91,7 +97,8 @@ describe('GET /openapi.json', () => {
   it('tags the tenants dialect as the compatibility dialect, and every tag is described', () => {
     for (const [template, operations] of Object.entries<Record<string, any>>(doc.paths)) {
       for (const op of Object.values<any>(operations)) {
-        expect(op.tags[0] === 'Tenants (compatibility dialect)', template).toBe(template.startsWith('/tenants'));
+        const tenants = template.startsWith('/tenants') || template.endsWith('keys/self');
+        expect(op.tags[0] === 'Tenants (compatibility dialect)', template).toBe(tenants);
       }
     }
     for (const tag of doc.tags) expect(tag.description, tag.name).toBeTruthy();
@@ -215,7 +222,7 @@ describe('GET /openapi.json', () => {
       { type: 'string', pattern: '^[0-9]{1,7}$' },
     ]);
     // The tenants dialect reads the same bodies, ignoring what it does not know.
-    expect(Object.keys(doc.components.schemas.TenantUpdateCustomerRequest.properties)).toEqual(['profile', 'active', 'billingPlan']);
+    expect(Object.keys(doc.components.schemas.TenantUpdateCustomerRequest.properties)).toEqual(['profile', 'active', 'billingPlan', 'name']);
     expect(doc.components.schemas.TenantUpdateCustomerRequest.additionalProperties).toBeUndefined();
     expect(doc.components.schemas.UpdateCustomerRequest.additionalProperties).toBe(false);
     // Every customers-dialect body is closed; every tenants-dialect one open.

@@ -46,8 +46,7 @@ describe('the command-line client (Node, 2019), always with self', () => {
     expect((await t.database.prisma.setting.findFirstOrThrow({ where: { customerId: c.id } })).value).toBe(7);
 
     const removed = await call(c.key, 'DELETE', '/tenants/self/settings/concurrency-limit');
-    expect(cliAccepts(removed.status)).toBe(true);
-    expect(removed.body).toEqual({});
+    expect(removed).toEqual({ status: 204, body: undefined });
     expect(await t.database.prisma.setting.count({ where: { customerId: c.id } })).toBe(0);
 
     const keys = await call(c.key, 'GET', '/tenants/self/apikeys');
@@ -65,15 +64,15 @@ describe('the command-line client (Node, 2019), always with self', () => {
     expect(byId.body).toMatchObject({ keyId: created.body.keyId, name: 'ci' });
     expect(byId.body.secret).toBeUndefined();
 
+    // "Operation completed successfully": the CLI's message for a 204.
     const deletedById = await call(c.key, 'DELETE', `/tenants/self/apikeys/${created.body.id}`);
-    expect(cliAccepts(deletedById.status)).toBe(true);
-    expect(deletedById.body).toMatchObject({ keyId: created.body.keyId, name: 'ci' });
+    expect(deletedById).toEqual({ status: 204, body: undefined });
     expect((await call(created.body.secret, 'GET', '/tenants/self')).status).toBe(401);
 
     const other = await call(c.key, 'POST', '/tenants/self/apikeys', { self: true, name: 'nightly' });
     const deletedByName = await call(c.key, 'DELETE', '/tenants/self/apikeys/nightly');
-    expect(cliAccepts(deletedByName.status)).toBe(true);
-    expect(deletedByName.body.keyId).toBe(other.body.keyId);
+    expect(deletedByName).toEqual({ status: 204, body: undefined });
+    expect((await call(other.body.secret, 'GET', '/tenants/self')).status).toBe(401);
 
     const rows = await t.database.prisma.apiKey.findMany({ where: { customerId: c.id }, orderBy: { id: 'asc' } });
     expect(rows.map((k) => [k.name, k.deletedAt !== null])).toEqual([
@@ -84,6 +83,9 @@ describe('the command-line client (Node, 2019), always with self', () => {
     expect(rows.some((k) => k.name === 'true' || k.name === 'self')).toBe(false);
   });
 });
+
+/** Both PHP libraries count a delete as done only on 204 (their delete() returns false on a 200). */
+const phpDeleted = (status: number) => status === 204;
 
 describe('the PHP library (2023), with keys under /keys', () => {
   it('reads the tenant, patches the profile one member at a time, and manages keys by keyId and id', async () => {
@@ -124,14 +126,85 @@ describe('the PHP library (2023), with keys under /keys', () => {
     const read = await call(c.key, 'GET', `/tenants/self/keys/${keyId}`);
     expect(read.body).toMatchObject({ keyId, id, active: true });
     const deleted = await call(c.key, 'DELETE', `/tenants/self/keys/${keyId}`);
-    expect(deleted).toMatchObject({ status: 200, body: { keyId } });
+    expect(phpDeleted(deleted.status)).toBe(true);
 
     // A key it has just created, deleted by its numeric id.
     const temporary = await call(c.key, 'POST', '/tenants/self/keys', { name: 'temporary' });
-    expect((await call(c.key, 'DELETE', `/tenants/self/keys/${temporary.body.id}`)).status).toBe(200);
+    expect(phpDeleted((await call(c.key, 'DELETE', `/tenants/self/keys/${temporary.body.id}`)).status)).toBe(true);
     expect((await call(temporary.body.secret, 'GET', '/tenants/self')).status).toBe(401);
 
     const live = await t.database.prisma.apiKey.findMany({ where: { customerId: c.id, deletedAt: null } });
     expect(live.map((k) => k.keyId)).toEqual([c.keyId]);
+  });
+});
+
+describe('the first PHP library (2019): getSelf() first, tenant updates by PUT', () => {
+  /** It counts only 200 as success, except 204 for a delete. */
+  const ok = (status: number) => status === 200;
+  /** After its first request with a body it keeps sending Content-Type: application/json on bodiless ones. */
+  async function send(key: string, method: string, path: string, body?: unknown) {
+    const res = await t.app.fetch(`http://test${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  }
+
+  it('learns its tenant from GET /keys/self, then reads, updates and manages keys with the tenant id', async () => {
+    const c = await t.customer('Raviga');
+    await t.database.prisma.customer.update({ where: { id: c.id }, data: { profile: { 'contact-name': 'Laurie' } } });
+    await t.services.readCache.sync();
+
+    // getSelf(): it MUST come first; tenantId is used in every later path, name is kept as the tenant's.
+    const self = await send(c.key, 'GET', '/keys/self');
+    expect(ok(self.status)).toBe(true);
+    expect(self.body).toMatchObject({ tenantId: c.id, name: 'Raviga', keyId: c.keyId });
+    expect(self.body.secret).toBeUndefined();
+    const { tenantId, name } = self.body;
+
+    expect(await send(c.key, 'GET', `/tenants/${tenantId}`)).toMatchObject({ status: 200, body: { id: tenantId, name } });
+    expect(await send(c.key, 'GET', `/tenants/${encodeURIComponent(name)}`)).toMatchObject({ status: 200, body: { id: tenantId } });
+
+    // Updates by PUT, one member at a time; the others survive.
+    for (const [ref, patch] of [[tenantId, { k1: 'v1' }], [name, { k2: 'v2' }]] as const) {
+      const res = await send(c.key, 'PUT', `/tenants/${encodeURIComponent(String(ref))}`, { profile: patch });
+      expect(ok(res.status)).toBe(true);
+    }
+    const stored = await t.database.prisma.customer.findUniqueOrThrow({ where: { id: c.id } });
+    expect(stored.profile).toEqual({ 'contact-name': 'Laurie', k1: 'v1', k2: 'v2' });
+
+    await send(c.key, 'PUT', `/tenants/${tenantId}/settings/concurrency-limit`, { value: '9' });
+    expect(await send(c.key, 'GET', `/tenants/${tenantId}/settings/concurrency-limit`)).toMatchObject({ status: 200, body: { name: 'concurrency-limit', value: 9 } });
+
+    expect(await send(c.key, 'GET', `/tenants/${tenantId}/apikeys`)).toMatchObject({ status: 200, body: [{ keyId: c.keyId }] });
+    const created = await send(c.key, 'POST', `/tenants/${tenantId}/apikeys`, { name: 'php2019' });
+    expect(ok(created.status)).toBe(true);
+    expect(created.body).toMatchObject({ name: 'php2019', tenantId, secret: expect.stringMatching(/^XI/) });
+
+    // Its key rename drops the key's id: no server can tell which key it means.
+    const rename = await send(c.key, 'PUT', `/tenants/${tenantId}/apikeys`, { name: 'renamed' });
+    expect(rename).toMatchObject({ status: 405, body: { status: false, code: 'METHOD_NOT_ALLOWED' } });
+
+    const deleted = await send(c.key, 'DELETE', `/tenants/${tenantId}/apikeys/${created.body.id}`);
+    expect(phpDeleted(deleted.status)).toBe(true);
+    expect((await send(created.body.secret, 'GET', '/keys/self')).status).toBe(401);
+
+    const rows = await t.database.prisma.apiKey.findMany({ where: { customerId: c.id }, orderBy: { id: 'asc' } });
+    expect(rows.map((k) => [k.name, k.deletedAt !== null])).toEqual([
+      ['test', false],
+      ['php2019', true],
+    ]);
+  });
+
+  it('lists and creates tenants with a system key', async () => {
+    const self = await send(t.systemKey, 'GET', '/keys/self');
+    expect(self).toMatchObject({ status: 200, body: { type: 'system', tenantId: null, name: null } });
+    const created = await send(t.systemKey, 'POST', '/tenants', { name: 'Bachmanity', profile: { k: 'v' } });
+    expect(created).toMatchObject({ status: 200, body: { name: 'Bachmanity', profile: { k: 'v' } } });
+    const list = await send(t.systemKey, 'GET', '/tenants');
+    expect(list.status).toBe(200);
+    expect(list.body.map((x: { name: string }) => x.name)).toContain('Bachmanity');
   });
 });

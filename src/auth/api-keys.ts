@@ -2,8 +2,9 @@ import { z } from 'zod';
 import type { RequestContext } from '../request-context.js';
 import type { Db } from '../db/database.js';
 import type { ApiKey } from '../generated/prisma/client.js';
-import { conflict, notFound } from '../errors.js';
-import { resolveCustomer, writeCustomer } from '../customers/service.js';
+import { conflict, notFound, unauthenticated } from '../errors.js';
+import { currentCustomer, resolveCustomer, writeCustomer } from '../customers/service.js';
+import type { KeyIdentity } from '../resources/key-identity.js';
 import { changesOf } from '../events/record.js';
 import { parseInput } from '../customers/validation.js';
 import { generateKeyId, generateSecret, hashSecret } from './keys.js';
@@ -71,6 +72,26 @@ export async function resolveApiKey(ctx: RequestContext, identifier: string, ref
   }
   if (named.length === 0) throw notFound(`The customer has no API key "${ref}"`);
   return named[0]!;
+}
+
+/**
+ * The calling key and its customer (`GET /keys/self`). With `identifier` (`/tenants/{c}/keys/self`)
+ * the customer is resolved first, with the usual authorization, and must own the calling key: a
+ * system key belongs to no customer, so it is 404 there.
+ */
+export async function callingKey(ctx: RequestContext, identifier?: string): Promise<KeyIdentity> {
+  if (identifier !== undefined) {
+    await resolveCustomer(ctx, identifier);
+    if (ctx.principal.type === 'system') throw notFound('The calling key is a system key: it is not one of the customer\'s keys');
+  }
+  const customer = await currentCustomer(ctx);
+  const { apiKeyId } = ctx.principal;
+  const key = customer
+    ? (await ctx.loaders.apiKeys.load(customer.id)).find((k) => k.id === apiKeyId)
+    : await ctx.db.apiKey.findFirst({ where: { id: apiKeyId, deletedAt: null } });
+  // It authenticated this request: it is gone only if it was deleted since.
+  if (!key) throw unauthenticated();
+  return { key, customer };
 }
 
 /** Renames, suspends (`active: false`) or resumes (`active: true`) a key; answers it as changed. */

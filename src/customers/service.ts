@@ -181,6 +181,15 @@ export const updateCustomerInput = z.strictObject({
 });
 const OPERATOR_FIELDS = ['active', 'billingPlan'] as const;
 
+/**
+ * A body that names the customer's current name changes nothing (the tenants dialect's clients send
+ * the tenant back whole); any other name is a rename, refused as every read-only field is.
+ */
+export async function refuseRename(ctx: RequestContext, identifier: string, name: string): Promise<void> {
+  const customer = await resolveCustomer(ctx, identifier);
+  if (name !== customer.name) throw badRequest('name: is read-only and cannot be changed (a customer cannot be renamed)');
+}
+
 /** How an update's `profile` applies: merged into the stored one (REST PATCH), or replacing it. */
 export type ProfileMode = 'merge' | 'replace';
 

@@ -104,7 +104,8 @@ same port, with the same services, rules and errors.
   fields are refused (in the tenants dialect, ignored). When a key repeats in a body, the last one wins.
 - **Two dialects**: every \`/customers…\` route is also served as \`/tenants…\`, the platform's older dialect
   that its published clients speak (tagged *Tenants (compatibility dialect)*), and key routes are served under
-  both \`/apikeys\` and \`/keys\`.
+  both \`/apikeys\` and \`/keys\`. In the tenants dialect every delete answers 204 with no body, \`PUT\` on a
+  tenant is the same update as \`PATCH\`, and \`GET /keys/self\` tells a key who it is.
 - **Timestamps** are UTC with seconds precision: \`2020-03-29T10:26:51Z\`.
 - **Errors**: the status code and \`{"status": false, "code": "<MACHINE_CODE>", "message": "<what was wrong>"}\`,
   also for an unknown path (404 NOT_FOUND) and a method a path does not serve (405 METHOD_NOT_ALLOWED,

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import {
+  callingKey,
   createApiKey,
   createApiKeyInput,
   deleteApiKey,
@@ -17,6 +18,7 @@ import {
   type Customer,
   deleteCustomer,
   pageCustomers,
+  refuseRename,
   requireSystem,
   resolveCustomer,
   updateCustomer,
@@ -36,6 +38,7 @@ import { unavailable } from '../errors.js';
 import { apiKeyResource } from '../resources/api-key.js';
 import { customerResource, type CustomerView } from '../resources/customer.js';
 import { eventResource } from '../resources/event.js';
+import { keyIdentityResource } from '../resources/key-identity.js';
 import { eventsQuery, listEvents, openEventStream, resumePoint } from '../events/service.js';
 import { DIALECTS, type Dialect } from '../resources/define.js';
 import { settingResource } from '../resources/setting.js';
@@ -47,6 +50,7 @@ import {
   concurrencyLimitBody,
   concurrencyLimitJson,
   eventListJson,
+  keyIdentityJson,
   dialectBody,
   dialectJson,
   listCustomersQuery,
@@ -56,6 +60,7 @@ import {
   settingValueBody,
   readyJson,
   statusJson,
+  tenantUpdateCustomerBody,
 } from './schemas.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -95,9 +100,9 @@ export const TAGS = {
   'Concurrency limit': "The customer's own (soft) limit on concurrent calls: a view of the `concurrency-limit` setting.",
   'API keys': "A customer's bearer keys, under `/apikeys` or `/keys`.",
   'Tenants (compatibility dialect)':
-    'The same resources in the platform\'s older *tenants* dialect, which its published clients speak: every success is 200 ' +
-    'with a body (a create answers the object, a delete the object as it was), unknown body members are ignored, and ' +
-    'objects carry `tenantId` / `updatedAt`.',
+    'The same resources in the platform\'s older *tenants* dialect, which its published clients speak: a create or an ' +
+    'update answers 200 with the object, every delete 204 with no body, `PUT` on a tenant updates it as `PATCH` does, ' +
+    '`GET /keys/self` tells a key who it is, unknown body members are ignored, and objects carry `tenantId` / `updatedAt`.',
   Events:
     'Every change to a customer, its profile, its settings or its keys, oldest first; as a page of JSON, or live as ' +
     'Server-Sent Events with `Accept: text/event-stream` (resume with `Last-Event-ID`).',
@@ -173,7 +178,13 @@ const modifiedAt = (customer: Customer) => ({ 'x-modified-at': customer.modified
  * (the router did), call a service, and render through the resource descriptions.
  */
 export function createRoutes({ services, metrics, openApi }: RouteDeps): Route[] {
-  const routes: Route[] = [...DIALECTS.flatMap(customerRoutes), eventRoute('all'), ...serviceRoutes(services, openApi)];
+  const routes: Route[] = [
+    ...DIALECTS.flatMap(customerRoutes),
+    keySelfRoute('/keys/self', 'getCallingKey'),
+    keySelfRoute('/apikeys/self', 'getCallingKeyViaApikeys'),
+    eventRoute('all'),
+    ...serviceRoutes(services, openApi),
+  ];
   if (metrics) routes.push(metricsRoute(metrics));
   return routes;
 }
@@ -196,6 +207,35 @@ function customerRoutes(dialect: Dialect): Route[] {
     settings: await listSettings(ctx, customer),
   });
   const noun = tenants ? 'tenant' : 'customer';
+
+  function updateRoute(method: 'PATCH' | 'PUT'): Route {
+    return keyRoute({
+      method,
+      path: `${prefix}/{customer}`,
+      operationId: operationId(method === 'PATCH' ? 'updateCustomer' : 'putCustomer'),
+      tag: tag('Customers'),
+      summary: `Change a ${noun}`,
+      description:
+        'Fields left out are unchanged. `profile` is merged into the stored profile (JSON Merge Patch, RFC 7396): ' +
+        'a member set to null is removed, an object merges member by member, anything else replaces, and a member ' +
+        'the request does not name is never lost. The body may be sent as `application/merge-patch+json`. A system ' +
+        'key may also set `active` and `billingPlan` (a customer key sending them gets 403). ' +
+        (tenants ? 'Unknown and read-only members are ignored.' : 'Read-only fields are refused with 400.') +
+        (method === 'PUT' ? ' `PUT` is the same update as `PATCH` (the platform\'s first PHP library updates with `PUT`).' : ''),
+      dialect,
+      who: 'owner or system',
+      body: tenants ? tenantUpdateCustomerBody : updateCustomerInput,
+      bodyTypes: [MERGE_PATCH_TYPE],
+      status: 200,
+      response: json('customer'),
+      async handle({ ctx, params, body }) {
+        const { name, ...input } = body as { name?: string };
+        if (name !== undefined) await refuseRename(ctx, params.customer!, name);
+        const customer = await updateCustomer(ctx, params.customer!, input, 'merge');
+        return new Reply({ json: customerJson(await withSettings(ctx, customer)), headers: modifiedAt(customer) });
+      },
+    });
+  }
 
   const routes: Route[] = [
     // ---- customers ----
@@ -264,29 +304,9 @@ function customerRoutes(dialect: Dialect): Route[] {
       response: json('customer'),
       handle: async ({ ctx, params }) => customerJson(await withSettings(ctx, await resolveCustomer(ctx, params.customer!))),
     }),
-    keyRoute({
-      method: 'PATCH',
-      path: `${prefix}/{customer}`,
-      operationId: operationId('updateCustomer'),
-      tag: tag('Customers'),
-      summary: `Change a ${noun}`,
-      description:
-        'Fields left out are unchanged. `profile` is merged into the stored profile (JSON Merge Patch, RFC 7396): ' +
-        'a member set to null is removed, an object merges member by member, anything else replaces, and a member ' +
-        'the request does not name is never lost. The body may be sent as `application/merge-patch+json`. A system ' +
-        'key may also set `active` and `billingPlan` (a customer key sending them gets 403). ' +
-        (tenants ? 'Unknown and read-only members are ignored.' : 'Read-only fields are refused with 400.'),
-      dialect,
-      who: 'owner or system',
-      body: body(updateCustomerInput),
-      bodyTypes: [MERGE_PATCH_TYPE],
-      status: 200,
-      response: json('customer'),
-      async handle({ ctx, params, body: input }) {
-        const customer = await updateCustomer(ctx, params.customer!, input, 'merge');
-        return new Reply({ json: customerJson(await withSettings(ctx, customer)), headers: modifiedAt(customer) });
-      },
-    }),
+    updateRoute('PATCH'),
+    // The platform's first PHP library updates a tenant with PUT, one profile member at a time.
+    ...(tenants ? [updateRoute('PUT')] : []),
     keyRoute({
       method: 'DELETE',
       path: `${prefix}/{customer}`,
@@ -295,16 +315,13 @@ function customerRoutes(dialect: Dialect): Route[] {
       summary: `Delete a ${noun}`,
       description:
         'From then on the customer is 404 to every read and its keys are refused (401) within a second on every ' +
-        'process; its data is kept and its name stays taken (409 on reuse). ' +
-        (tenants ? 'Answers the tenant as it was before the delete.' : ''),
+        'process; its data is kept and its name stays taken (409 on reuse).',
       dialect,
       who: 'system',
-      status: tenants ? 200 : 204,
-      ...(tenants && { response: json('customer') }),
+      status: 204,
       async handle({ ctx, params }) {
-        const { before } = await deleteCustomer(ctx, params.customer!);
-        // Its settings are kept with it, so the tenant as it was can still be told.
-        return tenants ? customerJson(await withSettings(ctx, before)) : new Reply({ status: 204 });
+        await deleteCustomer(ctx, params.customer!);
+        return new Reply({ status: 204 });
       },
     }),
 
@@ -379,16 +396,13 @@ function customerRoutes(dialect: Dialect): Route[] {
       operationId: operationId('deleteSetting'),
       tag: tag('Settings'),
       summary: 'Remove one setting',
-      description: `404 when the setting is not set.${tenants ? ' Answers every setting after the change, as `{name: value}`.' : ''}`,
+      description: '404 when the setting is not set.',
       dialect,
       who: 'owner or system',
-      status: tenants ? 200 : 204,
-      ...(tenants && { response: settingsJson }),
+      status: 204,
       async handle({ ctx, params }) {
         const { customer } = await removeSetting(ctx, params.customer!, params.name!);
-        if (!tenants) return new Reply({ status: 204, headers: modifiedAt(customer) });
-        const json = settingsObject(await listSettings(ctx, customer));
-        return new Reply({ json, headers: modifiedAt(customer) });
+        return new Reply({ status: 204, headers: modifiedAt(customer) });
       },
     }),
 
@@ -432,16 +446,13 @@ function customerRoutes(dialect: Dialect): Route[] {
       operationId: operationId('deleteConcurrencyLimit'),
       tag: tag('Concurrency limit'),
       summary: 'Remove the concurrency limit',
-      description: `404 when none is set.${tenants ? ' Answers the limit as it was.' : ''}`,
+      description: '404 when none is set.',
       dialect,
       who: 'owner or system',
-      status: tenants ? 200 : 204,
-      ...(tenants && { response: concurrencyLimitJson }),
+      status: 204,
       async handle({ ctx, params }) {
-        const { limit, customer } = await removeConcurrencyLimit(ctx, params.customer!);
-        return tenants
-          ? new Reply({ json: { limit }, headers: modifiedAt(customer) })
-          : new Reply({ status: 204, headers: modifiedAt(customer) });
+        const { customer } = await removeConcurrencyLimit(ctx, params.customer!);
+        return new Reply({ status: 204, headers: modifiedAt(customer) });
       },
     }),
   ];
@@ -452,6 +463,9 @@ function customerRoutes(dialect: Dialect): Route[] {
   for (const segment of ['apikeys', 'keys'] as const) {
     const keys = `${prefix}/{customer}/${segment}`;
     const keyOperationId = (name: string) => operationId(segment === 'keys' ? `${name}ViaKeys` : name);
+    // `self` names the calling key, in the tenants dialect only and only to read it: before the
+    // `{key}` routes, so it is matched first (a key labelled "self" is still reached by keyId or id).
+    if (tenants) routes.push(keySelfRoute(`${keys}/self`, keyOperationId('getCallingKey')));
     routes.push(
       keyRoute({
         method: 'GET',
@@ -533,20 +547,45 @@ function customerRoutes(dialect: Dialect): Route[] {
         summary: 'Delete a key',
         description:
           'The key is refused for ever (at once here, within a second on every other process) and leaves every list. ' +
-          `A key already deleted is 404.${tenants ? ' Answers the key as it was before the delete.' : ''}`,
+          'A key already deleted is 404.',
         dialect,
         who: 'owner or system',
-        status: tenants ? 200 : 204,
-        ...(tenants && { response: json('apiKey') }),
+        status: 204,
         errors: [409],
         async handle({ ctx, params }) {
-          const key = await deleteApiKey(ctx, params.customer!, params.key!);
-          return tenants ? keyJson(key) : new Reply({ status: 204 });
+          await deleteApiKey(ctx, params.customer!, params.key!);
+          return new Reply({ status: 204 });
         },
       }),
     );
   }
   return routes;
+}
+
+/**
+ * Who the calling key is (`GET /keys/self`): the platform's first PHP library asks before anything
+ * else and takes its tenant's id and name from the answer. Under `/tenants/{customer}` the customer
+ * must be the key's own (a system key belongs to none: 404).
+ */
+function keySelfRoute(path: string, operationId: string): Route {
+  const scoped = path.includes('{customer}');
+  return keyRoute({
+    method: 'GET',
+    path,
+    operationId,
+    tag: 'Tenants (compatibility dialect)',
+    summary: 'Who the calling key is',
+    description:
+      "The calling key (`id`, `keyId`, `keyName`, `type`, `active`) and its tenant's `tenantId` and `name`, both null for " +
+      'a system key. Never a secret. `self` names a key only here and only to read it: `PATCH` and `DELETE` name a key by ' +
+      'its `keyId`, `id` or label.' +
+      (scoped ? ' The tenant must be the one that owns the calling key; for a system key this is 404.' : ''),
+    dialect: 'tenants',
+    who: 'owner or system',
+    status: 200,
+    response: keyIdentityJson,
+    handle: async ({ ctx, params }) => keyIdentityResource.render(await callingKey(ctx, params.customer), 'tenants'),
+  });
 }
 
 const SSE = 'text/event-stream';

@@ -5,6 +5,7 @@ import { statusOf } from '../errors.js';
 import { apiKeyResource } from '../resources/api-key.js';
 import { customerResource } from '../resources/customer.js';
 import { eventResource } from '../resources/event.js';
+import { keyIdentityResource } from '../resources/key-identity.js';
 import type { Dialect } from '../resources/define.js';
 import { settingResource } from '../resources/setting.js';
 import { createCustomerInput, customerPageInput, updateCustomerInput } from '../customers/service.js';
@@ -99,19 +100,34 @@ export function dialectBody<S extends z.ZodType>(schema: S, dialect: Dialect): S
   if (dialect === 'customers') return schema;
   let lenient = lenientBodies.get(schema);
   if (!lenient) {
-    const def = (schema as unknown as z.ZodObject)._zod.def;
-    const shape = Object.fromEntries(Object.entries(def.shape).filter(([, field]) => !isReadOnly(field)));
-    lenient = (schema as unknown as z.ZodObject).clone({ ...def, shape, catchall: undefined });
-    // The documentation of the strict form (descriptions, the `oneOf` a refinement checks) holds for this one too.
-    const meta = z.globalRegistry.get(schema);
-    if (meta) lenient = lenient.meta(meta);
     const id = components.get(schema)?.id;
     if (!id) throw new Error('A request body must be registered before its lenient form is made');
-    lenient.register(components, { id: `Tenant${id}` });
+    lenient = lenientForm(schema).register(components, { id: `Tenant${id}` });
     lenientBodies.set(schema, lenient);
   }
   return lenient as S;
 }
+
+/** The strict body without its read-only members and with unknown members stripped, documented as the strict one. */
+function lenientForm(schema: z.ZodType): z.ZodObject {
+  const def = (schema as unknown as z.ZodObject)._zod.def;
+  const shape = Object.fromEntries(Object.entries(def.shape).filter(([, field]) => !isReadOnly(field)));
+  const lenient = (schema as unknown as z.ZodObject).clone({ ...def, shape, catchall: undefined });
+  // The documentation of the strict form (descriptions, the `oneOf` a refinement checks) holds for this one too.
+  const meta = z.globalRegistry.get(schema);
+  return meta ? lenient.meta(meta) : lenient;
+}
+
+/**
+ * `PATCH` / `PUT /tenants/{c}`: as lenient as every tenants body, but `name` is kept for the service
+ * to judge. The platform's first PHP library sends the tenant back with its name: the current name
+ * changes nothing, any other is a rename, which is refused as in the customers dialect.
+ */
+export const tenantUpdateCustomerBody = lenientForm(updateCustomerInput)
+  .extend({
+    name: z.string().optional().meta({ description: "The tenant's current name, which changes nothing; any other name is refused (400): a tenant cannot be renamed." }),
+  })
+  .register(components, { id: 'TenantUpdateCustomerRequest' });
 
 /** `z.never().optional()`: how the input schemas name read-only fields so the strict form refuses them by name. */
 function isReadOnly(field: z.ZodType): boolean {
@@ -154,6 +170,8 @@ export const apiKeyListJson = z.array(apiKeyJson).register(components, { id: 'Ap
 export const tenantApiKeyListJson = z.array(tenantApiKeyJson).register(components, { id: 'TenantApiKeyList' });
 export const createdApiKeyJson = apiKeyJson.extend({ secret }).register(components, { id: 'CreatedApiKey' });
 export const tenantCreatedApiKeyJson = tenantApiKeyJson.extend({ secret }).register(components, { id: 'TenantCreatedApiKey' });
+
+export const keyIdentityJson = keyIdentityResource.json('tenants').register(components, { id: 'KeyIdentity' });
 
 export const eventJson = eventResource.json('customers').register(components, { id: 'Event' });
 export const eventListJson = z
