@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { appOptions, type AppInput } from './config.js';
-import { createGraphQLDoor } from './graphql/door.js';
+import { createGraphQLDoor, SUBGRAPH } from './graphql/door.js';
 import { createFrontDoor } from './http/server.js';
 import { Metrics } from './http/metrics.js';
 import type { Logger } from './logger.js';
@@ -18,12 +18,13 @@ export interface App {
   fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
 }
 
-/** Builds the HTTP application: GraphQL at /graphql, the REST routes beside it. Opens no port. */
+/** Builds the HTTP application: GraphQL at /graphql, its federation subgraph at /subgraph, the REST routes beside them. Opens no port. */
 export function createApp(services: Services, logger: Logger, input: AppInput): App {
   const options = appOptions(input);
   const metrics = options.METRICS ? new Metrics(services.pool, services.statements, () => services.rateLimiter.mode(), () => services.readCache.stats()) : undefined;
   return createFrontDoor({
     graphql: createGraphQLDoor(services, logger, options),
+    subgraph: createGraphQLDoor(services, logger, options, SUBGRAPH),
     rest: createRestDoor(services, logger, options, metrics),
     logger,
     metrics,

@@ -12,12 +12,29 @@ import {
   printSchema,
 } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { schema } from '../src/graphql/schema.js';
+import { printSubgraphSchema } from '@apollo/subgraph';
+import { schema, subgraphSchema } from '../src/graphql/schema.js';
 
 describe('schema.graphql', () => {
   it('is the printed schema (run `npm run schema` after changing a type)', () => {
     const committed = readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8');
     expect(committed).toBe(`${printSchema(schema)}\n`);
+  });
+});
+
+describe('subgraph.graphql', () => {
+  it('is the printed federation subgraph SDL (run `npm run schema` after changing a type)', () => {
+    const committed = readFileSync(new URL('../subgraph.graphql', import.meta.url), 'utf8');
+    expect(committed).toBe(`${printSubgraphSchema(subgraphSchema)}\n`);
+  });
+
+  it('is the public schema with Customer an entity keyed by uuid and by id, and nothing else changed', () => {
+    const sdl = printSubgraphSchema(subgraphSchema);
+    expect(sdl).toMatch(/type Customer\s+@key\(fields: "uuid"\)\s+@key\(fields: "id"\)/);
+    // The public schema knows nothing of federation.
+    expect(printSchema(schema)).not.toMatch(/_entities|_service|@key|@link/);
+    const fields = (s: typeof schema) => Object.keys(s.getQueryType()!.getFields()).sort();
+    expect(fields(subgraphSchema)).toEqual([...fields(schema), '_entities', '_service'].sort());
   });
 });
 

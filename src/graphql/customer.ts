@@ -52,6 +52,18 @@ export const CustomerRef = builder.prismaObject('Customer', {
   }),
 });
 
+/**
+ * Customer as an Apollo Federation entity (served by the subgraph door, `/subgraph`): another
+ * service's subgraph names a customer by `uuid` (or `id`) and the gateway asks this one for it with
+ * the caller's key, under the same authorization as `customer(id:)`: a customer key resolves only
+ * its own customer, any other is null with the error beside it.
+ */
+builder.asEntity(CustomerRef, {
+  key: [builder.selection<{ uuid: string }>('uuid'), builder.selection<{ id: number }>('id')],
+  // A copy: @apollo/subgraph sets `__typename` on what this returns, and the read cache's rows are frozen.
+  resolveReference: async (ref, ctx) => ({ ...(await resolveCustomer(ctx, 'uuid' in ref ? ref.uuid : String(ref.id))) }),
+});
+
 builder.queryFields((t) => ({
   customer: t.field({
     type: CustomerRef,

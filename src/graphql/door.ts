@@ -14,24 +14,50 @@ import { graphiqlOptions, renderOfflineGraphiQL } from './graphiql.js';
 import { isIntrospectionOnly } from './introspection.js';
 import { useJit } from './jit.js';
 import { useOperationLimits, useRequestBody, type GraphQLServerContext } from './limits.js';
-import { schema } from './schema.js';
+import { schema, subgraphSchema } from './schema.js';
 import { loadTrustedDocuments, useTrustedDocuments } from './trusted-documents.js';
 
 /** Answers of these types are streamed (subscriptions over SSE, incremental delivery). */
 const STREAMED = /^(text\/event-stream|multipart\/mixed)/;
 
+/** Where a GraphQL door answers and with which schema. */
+export interface GraphQLEndpoint {
+  path: string;
+  schema: typeof schema;
+  /** GraphiQL on GET from a browser. */
+  graphiql: boolean;
+  /** Repeated documents compiled with graphql-jit (when GRAPHQL_JIT is on). */
+  jit: boolean;
+}
+
+/** What clients call. */
+export const PUBLIC_GRAPHQL: GraphQLEndpoint = { path: '/graphql', schema, graphiql: true, jit: true };
+
 /**
- * The GraphQL door: Yoga at /graphql (GraphiQL on GET from a browser). The front door has read the
- * body once, under MAX_BODY_BYTES; Yoga parses it, checks the operation's limits, authenticates and
- * executes. CORS, compression, the request log and metrics are the front door's.
+ * What a federation gateway calls: the same operations, plus `_entities` and `_service`. graphql-jit
+ * is off here: `_entities` resolves its union through @apollo/subgraph's own type resolution, written
+ * for graphql-js (a prototype saw compiled documents break it), and a gateway's few documents gain
+ * little from compiling.
  */
-export function createGraphQLDoor(services: Services, logger: Logger, options: AppOptions): (request: HttpRequest) => Promise<HttpResponse> {
+export const SUBGRAPH: GraphQLEndpoint = { path: '/subgraph', schema: subgraphSchema, graphiql: false, jit: false };
+
+/**
+ * A GraphQL door: Yoga at the endpoint's path. The front door has read the body once, under
+ * MAX_BODY_BYTES; Yoga parses it, checks the operation's limits, authenticates and executes. CORS,
+ * compression, the request log and metrics are the front door's.
+ */
+export function createGraphQLDoor(
+  services: Services,
+  logger: Logger,
+  options: AppOptions,
+  endpoint: GraphQLEndpoint = PUBLIC_GRAPHQL,
+): (request: HttpRequest) => Promise<HttpResponse> {
   const trustedDocuments = options.TRUSTED_DOCUMENTS ? loadTrustedDocuments(options.TRUSTED_DOCUMENTS) : undefined;
   const yoga = createYoga<GraphQLServerContext, RequestContext>({
-    schema,
-    graphqlEndpoint: '/graphql',
+    schema: endpoint.schema,
+    graphqlEndpoint: endpoint.path,
     landingPage: false,
-    graphiql: graphiqlOptions,
+    graphiql: endpoint.graphiql ? graphiqlOptions : false,
     renderGraphiQL: renderOfflineGraphiQL,
     // GraphQL over HTTP's persisted documents name theirs with `documentId`.
     extraParamNames: trustedDocuments ? ['documentId'] : [],
@@ -74,14 +100,14 @@ export function createGraphQLDoor(services: Services, logger: Logger, options: A
       ...(trustedDocuments ? [useTrustedDocuments(trustedDocuments)] : []),
       ...(options.GRAPHQL_INTROSPECTION ? [] : [useDisableIntrospection()]),
       // Queries and mutations a client repeats run compiled (jit.ts; measured in bench/jit.ts).
-      ...(options.GRAPHQL_JIT
+      ...(options.GRAPHQL_JIT && endpoint.jit
         ? [useJit({ onCompileError: (errors) => logger.warn({ errors: errors.length }, 'graphql-jit could not compile a document') })]
         : []),
     ],
   });
 
   return async (request) => {
-    request.info.route = '/graphql';
+    request.info.route = endpoint.path;
     const context: GraphQLServerContext = { info: request.info };
     let body: string | undefined;
     if (request.method === 'POST') {

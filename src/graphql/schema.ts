@@ -5,4 +5,12 @@ import './setting-mutations.js';
 import './api-key.js';
 import './event.js';
 
+/** The schema clients call at /graphql (printed to schema.graphql). */
 export const schema = builder.toSchema({ sortSchema: true });
+
+/**
+ * The same schema as an Apollo Federation 2 subgraph (printed to subgraph.graphql), served at
+ * /subgraph for a gateway: `Customer` is an entity, and `_entities` and `_service` are added.
+ * /graphql stays as it is for everyone who calls the service directly.
+ */
+export const subgraphSchema = builder.toSubGraphSchema({ sortSchema: true, linkUrl: 'https://specs.apollo.dev/federation/v2.6', federationDirectives: ['@key'] });

@@ -10,8 +10,9 @@ import { errorResponse, toFetchResponse, writeNode, type HttpResponse } from './
 
 export type Door = (request: HttpRequest) => Promise<HttpResponse>;
 
-/** Yoga serves GraphQL here; every other path is the REST door's. */
+/** Yoga serves GraphQL here, and the federation subgraph at /subgraph; every other path is the REST door's. */
 const GRAPHQL_PATHS = new Set(['/graphql', '/graphql/']);
+const SUBGRAPH_PATHS = new Set(['/subgraph', '/subgraph/']);
 
 /**
  * The one front door of both doors, on node:http: it gives each request its id, answers CORS
@@ -22,12 +23,13 @@ const GRAPHQL_PATHS = new Set(['/graphql', '/graphql/']);
  */
 export function createFrontDoor(parts: {
   graphql: Door;
+  subgraph: Door;
   rest: Door;
   logger: Logger;
   metrics?: Metrics;
   cors: { origins: string[]; allowedHeaders: string[] };
 }) {
-  const { graphql, rest, logger } = parts;
+  const { graphql, subgraph, rest, logger } = parts;
   const cors = createCors(parts.cors.origins, parts.cors.allowedHeaders);
   const compress = createCompression();
   const log = createRequestLog(logger, parts.metrics);
@@ -36,7 +38,10 @@ export function createFrontDoor(parts: {
     let response: HttpResponse;
     try {
       if (cors?.isPreflight(request)) response = { status: 204, headers: { 'content-length': '0' } };
-      else response = await (GRAPHQL_PATHS.has(request.url.pathname) ? graphql : rest)(request);
+      else {
+        const path = request.url.pathname;
+        response = await (GRAPHQL_PATHS.has(path) ? graphql : SUBGRAPH_PATHS.has(path) ? subgraph : rest)(request);
+      }
       const corsHeaders = cors?.headers(request);
       if (corsHeaders) Object.assign(response.headers, corsHeaders);
       response = await compress(request.headers.get('accept-encoding'), response);
