@@ -9,6 +9,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -249,11 +250,59 @@ async function main() {
     } else {
       console.log('WORKERS=2 scenarios skipped: the embedded database serves one process (set DATABASE_URL to measure them)');
     }
+
+    // The same two reads with tracing on (OpenTelemetry, every request sampled, exported over OTLP
+    // http/json to a receiver here that reads and drops it): what tracing costs, beside rows 2 and 3a.
+    const sink = await otlpSink();
+    try {
+      await stop(service);
+      service = startService({ WORKERS: '1', OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' });
+      await waitFor(`http://127.0.0.1:${port}/ready`, service);
+      for (const { name, requests } of scenarios(seeded).slice(0, 2)) {
+        const label = `7${name.startsWith('2.') ? 'a' : 'b'}. tracing on: ${name.replace(/^[0-9a-z]+\. /, '')}`;
+        process.stdout.write(`${label}…\n`);
+        await load(port, requests, warmup);
+        const before = await metrics(port);
+        const r = await load(port, requests, duration);
+        const after = await metrics(port);
+        rows.push({
+          scenario: label,
+          rps: r.rps,
+          p50: r.p50,
+          p99: r.p99,
+          sqlPerRequest: (after.statements - before.statements) / r.requests,
+          rssMb: after.rss / 1024 / 1024,
+          errors: r.errors + r.non2xx + r.timeouts,
+        });
+      }
+      console.log(`tracing on: the receiver took ${sink.spans()} spans in ${sink.requests()} exports`);
+    } finally {
+      sink.close();
+    }
   } finally {
     await stop(service);
     await cleanup();
   }
   report(rows, seeded, streams);
+}
+
+/** An OTLP/HTTP receiver that counts what it is sent and keeps nothing. */
+async function otlpSink() {
+  let spans = 0;
+  let requests = 0;
+  const server = createHttpServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      requests++;
+      spans += body.split('"spanId"').length - 1;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  const sinkPort = await freePort();
+  await new Promise<void>((resolve) => server.listen(sinkPort, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${sinkPort}`, spans: () => spans, requests: () => requests, close: () => server.close() };
 }
 
 /** Runs bench/streams.ts against the service: many open SSE streams, their memory and delivery latency. */
@@ -324,6 +373,8 @@ Made by \`${baseUrl ? 'DATABASE_URL=… ' : ''}npm run bench\` (bench/run.ts) on
   requests cycle through the customer keys. SQL/req is the service's statement counter
   (\`db_statements_total\` in /metrics) over the measured window divided by requests;
   RSS is the service process after the scenario${baseUrl ? '' : ' (it includes the embedded database)'}.
+- Rows 7a and 7b repeat scenarios 2 and 3a with OpenTelemetry tracing on (\`OTEL_EXPORTER_OTLP_ENDPOINT\`
+  set, every request sampled, spans exported over OTLP http/json to a receiver in the bench process).
 - ${baseUrl ? 'Rows 6a and 6b repeat scenarios 2 and 3a with `WORKERS=2` (two worker processes on one port, node:cluster), the first rows being `WORKERS=1`.' : 'The `WORKERS=2` rows need PostgreSQL (the embedded database serves one process): run with DATABASE_URL.'}
 
 ${table}

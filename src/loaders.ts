@@ -2,6 +2,7 @@ import DataLoader from 'dataloader';
 import type { Db, Sql } from './db/database.js';
 import type { ApiKey, Customer, Setting } from './generated/prisma/client.js';
 import type { ReadCache } from './customers/read-cache.js';
+import { recordCacheLookup } from './telemetry.js';
 
 /**
  * Per-request loaders: every customer, settings list and key list that one request touches is read
@@ -29,7 +30,9 @@ export function createLoaders(db: Db, sql: Sql, cache?: ReadCache) {
       else if (key.startsWith('uuid:')) uuids.push(value);
       else names.push(value);
     }
-    if (ids.length + uuids.length + names.length > 0) {
+    const misses = ids.length + uuids.length + names.length;
+    if (cache) recordCacheLookup(cache, 'customer', keys.length - misses, misses);
+    if (misses > 0) {
       const ticket = cache?.ticket() ?? 0;
       // One statement for the customers and their settings: almost every request that reads a
       // customer reads its settings too.

@@ -1,5 +1,6 @@
 import pino, { type Logger } from 'pino';
 import { SECRET_IN_TEXT } from './auth/keys.js';
+import { logTraceIds } from './telemetry.js';
 
 export type { Logger };
 
@@ -18,6 +19,8 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     {
       level,
       base: undefined,
+      // With tracing on, each line written inside a traced request names its trace and span.
+      mixin: logTraceIds,
       redact: { paths: ['req.headers.authorization', 'headers.authorization', 'authorization', 'secret'], censor: '[redacted]' },
     },
     // Asynchronous writes: a synchronous write per request was a tenth of the CPU under load.

@@ -8,6 +8,7 @@ import { createServices } from './services.js';
 import { openDatabase, type Database } from './db/database.js';
 import { startPruning } from './events/retention.js';
 import { describeError, type Logger } from './logger.js';
+import { startTracing, stopTracing } from './telemetry.js';
 
 // Any constant both processes agree on; not Prisma's migration lock, which start-up takes too.
 const BOOTSTRAP_LOCK = 72707370;
@@ -57,6 +58,15 @@ export async function bootstrap(database: Database, config: Pick<Config, 'DATABA
  * or in each cluster worker (whose primary has bootstrapped already: `bootstrapKey` false).
  */
 export async function serve(config: Config, logger: Logger, options: { bootstrapKey: boolean }): Promise<void> {
+  // Before the database and the app: they ask, when built, whether to trace (telemetry.ts).
+  try {
+    if (startTracing()) logger.info({ tracing: 'otlp' }, 'tracing on: spans are exported over OTLP');
+  } catch (error) {
+    // An OTEL_* value this service cannot honour: say which, and stop, as a bad setting does.
+    logger.fatal((error as Error).message);
+    logger.flush(() => process.exit(1));
+    return;
+  }
   const database = await openOrExit(config, logger);
   logger.info({ database: database.kind, dataDir: database.kind === 'embedded' ? config.DATA_DIR : undefined }, 'database ready');
   if (options.bootstrapKey) await bootstrap(database, config);
@@ -129,6 +139,7 @@ export async function serve(config: Config, logger: Logger, options: { bootstrap
     await services.activity.stop();
     await services.rateLimiter.close();
     await database.close();
+    await stopTracing();
     logger.info('stopped');
     logger.flush(() => process.exit(0));
   }

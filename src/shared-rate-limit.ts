@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { traceRedisClient } from './telemetry.js';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Principal } from './auth/principal.js';
 import { RateLimiter, rateLimited, type KeyRateLimiter, type RateLimitMode } from './rate-limit.js';
@@ -69,6 +70,8 @@ export class SharedRateLimiter implements KeyRateLimiter {
       // Keep trying, at most a second apart, so shared limits resume soon after Redis returns.
       retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
     });
+    // Each command a span, when tracing is on (telemetry.ts).
+    traceRedisClient(this.redis);
     // Connection errors are expected while Redis is away; the mode (log, /ready, /metrics) says so.
     this.redis.on('error', () => this.update());
     for (const event of ['close', 'end', 'reconnecting']) this.redis.on(event, () => this.update());

@@ -45,6 +45,8 @@ describe('every write leaves its event, in the transaction of the change', () =>
     const expected: Record<string, string> = {
       'POST /{p}': 'customer.created',
       'PATCH /{p}/{customer}': 'customer.updated',
+      // The tenants dialect's PUT on a tenant: the same update as PATCH.
+      'PUT /{p}/{customer}': 'customer.updated',
       'DELETE /{p}/{customer}': 'customer.deleted',
       'POST /{p}/{customer}/settings': 'setting.set',
       'PUT /{p}/{customer}/settings/{name}': 'setting.set',
@@ -78,8 +80,8 @@ describe('every write leaves its event, in the transaction of the change', () =>
                 ? { value: 7 }
                 : route.method === 'PATCH' && route.path.endsWith('{key}')
                   ? { active: false }
-                  : route.method === 'PATCH'
-                    ? { profile: { touched: route.path } }
+                  : route.method === 'PATCH' || (route.method === 'PUT' && route.path.endsWith('{customer}'))
+                    ? { profile: { touched: `${route.method} ${route.path}` } }
                     : /keys$/.test(path)
                       ? { name: 'new' }
                       : undefined;

@@ -4,6 +4,7 @@ import { PrismaClient } from '../generated/prisma/client.js';
 import { startEmbeddedPostgres } from './embedded.js';
 import { Listener, type ListenHandlers } from './listen.js';
 import { applyMigrations } from './migrate.js';
+import { traceSqlClient } from '../telemetry.js';
 
 export type Db = PrismaClient;
 export type Sql = <Row extends pg.QueryResultRow>(text: string, values: unknown[]) => Promise<Row[]>;
@@ -59,6 +60,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   });
   // An idle client losing its server must not crash the process; the next query reconnects.
   pool.on('error', () => {});
+  // Each statement a span, when tracing is on (telemetry.ts): every client the pool makes.
+  pool.on('connect', (client) => traceSqlClient(client));
   try {
     if (options.migrate !== false) await applyMigrations(pool);
   } catch (error) {

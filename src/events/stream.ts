@@ -1,4 +1,5 @@
 import { AppError } from '../errors.js';
+import { streamContext, traceDelivery } from '../telemetry.js';
 import type { EventHub, StreamSlot } from './hub.js';
 import type { EventRow } from './read.js';
 
@@ -43,6 +44,8 @@ export function sseStream(options: StreamOptions): ReadableStream<Uint8Array> {
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   let unsubscribe = () => {};
   let heartbeat: NodeJS.Timeout | undefined;
+  // The request that opened the stream, to parent each delivery's span (when tracing is on).
+  const opened = streamContext();
 
   /**
    * Ends the stream: with a last `event: end` and its reason, or, when `cut`, by ending the
@@ -79,6 +82,7 @@ export function sseStream(options: StreamOptions): ReadableStream<Uint8Array> {
           if (done) return;
           for (const event of page) {
             send(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(options.render(event))}\n\n`);
+            traceDelivery(opened, { 'event.id': String(event.id), 'event.type': event.type });
             last = event.id;
           }
           if ((controller.desiredSize ?? 0) < -options.bufferBytes) {

@@ -16,6 +16,8 @@ import { useJit } from './jit.js';
 import { useOperationLimits, useRequestBody, type GraphQLServerContext } from './limits.js';
 import { schema, subgraphSchema } from './schema.js';
 import { loadTrustedDocuments, useTrustedDocuments } from './trusted-documents.js';
+import { useTracing } from './tracing.js';
+import { activeTracer } from '../telemetry.js';
 
 /** Answers of these types are streamed (subscriptions over SSE, incremental delivery). */
 const STREAMED = /^(text\/event-stream|multipart\/mixed)/;
@@ -53,6 +55,7 @@ export function createGraphQLDoor(
   endpoint: GraphQLEndpoint = PUBLIC_GRAPHQL,
 ): (request: HttpRequest) => Promise<HttpResponse> {
   const trustedDocuments = options.TRUSTED_DOCUMENTS ? loadTrustedDocuments(options.TRUSTED_DOCUMENTS) : undefined;
+  const tracer = activeTracer();
   const yoga = createYoga<GraphQLServerContext, RequestContext>({
     schema: endpoint.schema,
     graphqlEndpoint: endpoint.path,
@@ -103,6 +106,8 @@ export function createGraphQLDoor(
       ...(options.GRAPHQL_JIT && endpoint.jit
         ? [useJit({ onCompileError: (errors) => logger.warn({ errors: errors.length }, 'graphql-jit could not compile a document') })]
         : []),
+      // Last, so that it wraps the executor the others chose (tracing.ts).
+      ...(tracer ? [useTracing(tracer)] : []),
     ],
   });
 

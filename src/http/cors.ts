@@ -6,7 +6,7 @@ import { lowerCase } from './response.js';
 const CORS_MAX_AGE_SECONDS = 600;
 
 /** What a browser client may read besides the body. */
-const EXPOSED = ['x-request-id', 'x-modified-at', 'retry-after', 'link', 'location'];
+const EXPOSED = ['x-request-id', 'x-modified-at', 'retry-after', 'link', 'location', 'traceresponse'];
 
 /**
  * CORS for both doors, as Yoga's own CORS plugin answers (its header computation is used here):

@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toAppError } from '../errors.js';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { describeError, type Logger } from '../logger.js';
+import { activeTracer, incomingContext, traceResponse } from '../telemetry.js';
 import { createCompression } from './compression.js';
 import { createCors } from './cors.js';
 import { createRequestLog, requestId } from './log.js';
@@ -59,15 +61,41 @@ export function createFrontDoor(parts: {
     return { requestId: id, callerId: id === incomingId, start: performance.now() };
   };
 
+  // With tracing on, each request is a server span (telemetry.ts); off, `answer` is called as is.
+  const tracer = activeTracer();
+  const handle = tracer
+    ? (request: HttpRequest): Promise<HttpResponse> =>
+        tracer.startActiveSpan(
+          request.method,
+          // Never the path's values or query (a name, a mistaken secret): the route template, once matched.
+          { kind: SpanKind.SERVER, attributes: { 'http.request.method': request.method, 'url.scheme': request.url.protocol.slice(0, -1) } },
+          incomingContext(request.headers),
+          async (span) => {
+            try {
+              const response = await answer(request);
+              const route = request.info.route ?? 'unmatched';
+              span.updateName(`${request.method} ${route}`);
+              span.setAttributes({ 'http.route': route, 'http.response.status_code': response.status });
+              if (response.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+              const value = traceResponse(span);
+              if (value) response.headers.traceresponse = value;
+              return response;
+            } finally {
+              span.end();
+            }
+          },
+        )
+    : answer;
+
   function app(req: IncomingMessage, res: ServerResponse): void {
     const id = req.headers['x-request-id'];
     const request = fromNode(req, res, newInfo(typeof id === 'string' ? id : null));
-    void answer(request).then((response) => writeNode(req, res, response));
+    void handle(request).then((response) => writeNode(req, res, response));
   }
   app.fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const fetchRequest = input instanceof Request && !init ? input : new Request(input, init);
     const request = fromFetch(fetchRequest, newInfo(fetchRequest.headers.get('x-request-id')));
-    return toFetchResponse(request.method, await answer(request));
+    return toFetchResponse(request.method, await handle(request));
   };
   return app;
 }
