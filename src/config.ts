@@ -7,6 +7,8 @@ const DEFAULT_CORS_ALLOWED_HEADERS = [
   'authorization',
   'content-type',
   'x-request-id',
+  // EventSource libraries send it when they resume a stream; a browser asks first (preflight).
+  'last-event-id',
   'traceparent',
   'tracestate',
   'baggage',

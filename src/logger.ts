@@ -1,12 +1,12 @@
 import pino, { type Logger } from 'pino';
-import { SECRET_IN_TEXT } from './auth/keys.js';
+import { SECRET_IN_TEXT, TICKET_IN_TEXT } from './auth/keys.js';
 import { logTraceIds } from './telemetry.js';
 
 export type { Logger };
 
-/** Replaces anything shaped like an API secret, wherever it appears in a string. */
+/** Replaces anything shaped like an API secret or a stream ticket, wherever it appears in a string. */
 export function redactSecrets(text: string): string {
-  return text.replace(SECRET_IN_TEXT, 'XI********');
+  return text.replace(SECRET_IN_TEXT, 'XI********').replace(TICKET_IN_TEXT, 'st_********');
 }
 
 /**

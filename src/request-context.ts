@@ -3,6 +3,7 @@ import type { Actor, Principal } from './auth/principal.js';
 import type { Db, Sql } from './db/database.js';
 import { unauthenticated } from './errors.js';
 import type { EventHub } from './events/hub.js';
+import { redeemTicket } from './events/tickets.js';
 import type { RequestInfo } from './http/request.js';
 import { createLoaders, type Loaders } from './loaders.js';
 import type { Services } from './services.js';
@@ -16,8 +17,15 @@ export interface RequestContext {
   /** Who the events of this request's changes name. */
   actor: Actor;
   requestId?: string;
-  /** The request's Authorization header: long-lived streams re-check it as they go. */
+  /** The request's Authorization header. */
   authorization?: string | null;
+  /** Checks the caller's key again: long-lived streams do as they go (a suspended key ends them). */
+  reauthenticate(): Promise<Principal>;
+  /**
+   * Set when the caller came with a stream ticket (events/tickets.ts): the one stream it opens,
+   * a customer's id or null for everyone's. Undefined for a key.
+   */
+  streamScope?: number | null;
   loaders: Loaders;
   authenticator: Authenticator;
   /** This process's event streams, told of this request's commits; and how streams behave. */
@@ -30,7 +38,13 @@ export interface RequestContext {
 export function createRequestContext(
   services: Services,
   principal: Principal,
-  extra: { requestId?: string; actor?: Actor; authorization?: string | null } = {},
+  extra: {
+    requestId?: string;
+    actor?: Actor;
+    authorization?: string | null;
+    reauthenticate?: () => Promise<Principal>;
+    streamScope?: number | null;
+  } = {},
 ): RequestContext {
   return {
     db: services.db,
@@ -39,6 +53,8 @@ export function createRequestContext(
     actor: extra.actor ?? { keyId: principal.keyId, kind: principal.type },
     requestId: extra.requestId,
     authorization: extra.authorization,
+    reauthenticate: extra.reauthenticate ?? (() => services.authenticator.authenticate(extra.authorization)),
+    streamScope: extra.streamScope,
     loaders: createLoaders(services.db, services.sql, services.readCache),
     readCache: services.readCache,
     authenticator: services.authenticator,
@@ -67,6 +83,7 @@ export function introspectionContext(services: Services): RequestContext {
       },
     }),
     sql: services.sql,
+    reauthenticate: () => Promise.reject(unauthenticated()),
     loaders: createLoaders(services.db, services.sql),
     authenticator: services.authenticator,
     events: services.events,
@@ -83,4 +100,21 @@ export async function authenticateRequest(services: Services, authorization: str
   await services.rateLimiter.take(principal);
   services.activity.record(principal);
   return createRequestContext(services, principal, { requestId: info.requestId, authorization });
+}
+
+/**
+ * The way in for a live event stream opened with a stream ticket instead of a key (a browser's
+ * EventSource): the ticket is taken (once), and the request goes on as the key that asked for it,
+ * limited to the one stream the ticket names. Throws AppError (401 for a ticket unknown, used or
+ * expired; then as authenticateRequest).
+ */
+export async function authenticateTicket(services: Services, ticket: string, info: RequestInfo): Promise<RequestContext> {
+  const redeemed = await redeemTicket(services.sql, ticket);
+  if (!redeemed) throw unauthenticated('The stream ticket is unknown, used or expired: ask for a new one');
+  const reauthenticate = () => services.authenticator.authenticateHash(redeemed.secretHash);
+  const principal = await reauthenticate();
+  info.keyId = principal.keyId;
+  await services.rateLimiter.take(principal);
+  services.activity.record(principal);
+  return createRequestContext(services, principal, { requestId: info.requestId, reauthenticate, streamScope: redeemed.customerId });
 }

@@ -41,7 +41,8 @@ const eventsSince = async (id: number) =>
 describe('every write leaves its event, in the transaction of the change', () => {
   /** Each writing operation of each door, and the event type it must leave. */
   it('through every REST route that writes, in both dialects', async () => {
-    const writes = routeTable().filter((r) => r.method !== 'GET' && r.auth === 'key');
+    // A stream ticket changes nothing of a customer: it records no event.
+    const writes = routeTable().filter((r) => r.method !== 'GET' && r.auth === 'key' && !r.path.endsWith('/events/tickets'));
     const expected: Record<string, string> = {
       'POST /{p}': 'customer.created',
       'PATCH /{p}/{customer}': 'customer.updated',

@@ -68,6 +68,7 @@ describe('GET /openapi.json', () => {
       'GET {p}',
       'POST {p}',
       'GET {p}/{customer}/events',
+      'POST {p}/{customer}/events/tickets',
       ...['apikeys', 'keys'].flatMap((k) => [
         `GET {p}/{customer}/${k}`,
         `POST {p}/{customer}/${k}`,
@@ -86,6 +87,7 @@ describe('GET /openapi.json', () => {
         'GET /keys/self',
         'GET /apikeys/self',
         'GET /events',
+        'POST /events/tickets',
         'GET /health',
         'GET /ready',
         'GET /metrics',

@@ -12,6 +12,16 @@ function randomString(length: number): string {
   return out;
 }
 
+/** A stream ticket (events/tickets.ts): "st_" and 32 characters from [A-Za-z0-9]. */
+export const TICKET_PATTERN = /^st_[A-Za-z0-9]{32}$/;
+/** The same, anywhere in a text (log lines and error messages mask it, as they mask secrets). */
+export const TICKET_IN_TEXT = new RegExp(TICKET_PATTERN.source.slice(1, -1), 'g');
+
+/** A stream ticket: single use and short-lived, but a credential while it lives (~190 bits). */
+export function generateTicket(): string {
+  return `st_${randomString(32)}`;
+}
+
 /** A bearer secret: "XI" and 32 characters from [A-Za-z0-9] (~190 bits). */
 export function generateSecret(): string {
   return `XI${randomString(32)}`;

@@ -1,4 +1,5 @@
 import type { Sql } from '../db/database.js';
+import { pruneTickets } from './tickets.js';
 
 /**
  * Removes events older than `days`, a batch at a time with a pause between batches, so pruning a
@@ -27,7 +28,7 @@ export async function pruneEvents(sql: Sql, days: number, batch = 1000): Promise
 
 /** Prunes now and then every `everyMs`, in the background; answers a function that stops it. */
 export function startPruning(sql: Sql, days: number, onError: (error: unknown) => void, everyMs = 3_600_000): () => void {
-  const run = () => void pruneEvents(sql, days).catch(onError);
+  const run = () => void pruneEvents(sql, days).then(() => pruneTickets(sql)).catch(onError);
   const timer = setInterval(run, everyMs);
   timer.unref();
   setImmediate(run);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { RequestContext } from '../request-context.js';
 import { requireSystem, resolveCustomer } from '../customers/service.js';
 import { parseInput } from '../customers/validation.js';
-import { badRequest } from '../errors.js';
+import { badRequest, forbidden, unauthenticated } from '../errors.js';
 import { eventResource } from '../resources/event.js';
 import { checkResumePoint, readEvents, type EventRow } from './read.js';
 import { eventIterator, sseStream } from './stream.js';
@@ -11,6 +11,14 @@ import { eventIterator, sseStream } from './stream.js';
 export const eventsQuery = z.strictObject({
   after: z.int().min(0).max(Number.MAX_SAFE_INTEGER).optional().meta({ description: 'The last event id already seen; 0 or absent: from the oldest kept.' }),
   limit: z.int().min(1).max(500).default(100).meta({ description: 'How many events a page holds (1 to 500).' }),
+});
+
+/** The REST stream's query: the page's, and a stream ticket (`?ticket=`) for a client that cannot send `Authorization`. */
+export const eventsStreamQuery = eventsQuery.extend({
+  ticket: z
+    .string()
+    .optional()
+    .meta({ description: 'A stream ticket (`POST …/events/tickets`), in place of the key, to open the live stream once. Ignored with an `Authorization` header.' }),
 });
 
 /** Whose events: one customer's (its owner or a system key), or everyone's (system keys only). */
@@ -26,18 +34,20 @@ export function resumePoint(lastEventId: string | null | undefined, after: numbe
   return Number(lastEventId);
 }
 
-async function customerIdOf(ctx: RequestContext, scope: EventScope): Promise<number | undefined> {
+/** The customer whose events `scope` names (undefined: everyone's), once the caller may read them. */
+export async function customerIdOf(ctx: RequestContext, scope: EventScope): Promise<{ id: number; uuid: string } | undefined> {
   if (scope === 'all') {
     requireSystem(ctx, 'read every customer\'s events');
     return undefined;
   }
-  return (await resolveCustomer(ctx, scope.customer)).id;
+  return resolveCustomer(ctx, scope.customer);
 }
 
 /** A page of events after `after`, oldest first. */
 export async function listEvents(ctx: RequestContext, scope: EventScope, input: z.input<typeof eventsQuery>): Promise<EventRow[]> {
   const { after = 0, limit } = parseInput(eventsQuery, input);
-  const customerId = await customerIdOf(ctx, scope);
+  if (ctx.streamScope !== undefined) throw unauthenticated('A stream ticket opens a live stream (Accept: text/event-stream) only');
+  const customerId = (await customerIdOf(ctx, scope))?.id;
   await checkResumePoint(ctx.sql, after, ctx.events.retentionDays);
   return readEvents(ctx.sql, { customerId, after, limit });
 }
@@ -49,12 +59,14 @@ export async function listEvents(ctx: RequestContext, scope: EventScope, input: 
  * suspended or deleted (or a customer deleted) ends its streams too.
  */
 async function prepareStream(ctx: RequestContext, scope: EventScope, after: number) {
-  const customerId = await customerIdOf(ctx, scope);
+  const customerId = (await customerIdOf(ctx, scope))?.id;
+  // A stream ticket opens the one stream it was issued for.
+  if (ctx.streamScope !== undefined && ctx.streamScope !== (customerId ?? null)) throw forbidden('The stream ticket was issued for another stream');
   await checkResumePoint(ctx.sql, after, ctx.events.retentionDays);
   const hub = ctx.eventHub!;
   const slot = hub.open(ctx.principal.apiKeyId, ctx.events.maxStreamsPerKey);
   const read = async (from: number, limit: number) => {
-    await ctx.authenticator.authenticate(ctx.authorization);
+    await ctx.reauthenticate();
     return readEvents(ctx.sql, { customerId, after: from, limit });
   };
   return { hub, slot, customerId, read, after };

@@ -120,12 +120,16 @@ export function sseStream(options: StreamOptions): ReadableStream<Uint8Array> {
         controller = c;
         unsubscribe = options.hub.subscribe(options.customerId, wake);
         options.slot.onClose((reason) => finish(reason));
+        // The heartbeat and the opening `retry:` are lines without a blank line of their own: a blank
+        // line ends an event, and some clients (fetch-event-source) hand an empty event to the
+        // application for each, which then fails to parse it. A comment or a `retry:` field may stand
+        // alone and is taken as it is read; the next event's blank line ends its block.
         heartbeat = setInterval(() => {
-          if (!done) send(': heartbeat\n\n');
+          if (!done) send(': heartbeat\n');
         }, options.heartbeatMs);
         heartbeat.unref();
         // Tells EventSource how soon to reconnect, and starts the stream with a byte (proxies flush).
-        send('retry: 1000\n\n');
+        send('retry: 1000\n');
       },
       pull() {
         if (dirty) return pump();

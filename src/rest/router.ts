@@ -8,7 +8,7 @@ import type { Metrics } from '../http/metrics.js';
 import type { HttpRequest } from '../http/request.js';
 import { JSON_TYPE, errorResponse, lowerCase, type HttpResponse } from '../http/response.js';
 import { describeError, type Logger } from '../logger.js';
-import { authenticateRequest } from '../request-context.js';
+import { authenticateRequest, authenticateTicket } from '../request-context.js';
 import type { Services } from '../services.js';
 import { Reply } from './reply.js';
 import { openApiDocument } from './openapi.js';
@@ -41,7 +41,14 @@ export function createRestDoor(services: Services, logger: Logger, options: AppO
       });
     }
     const params = decodeParams(match.template, match.segments);
-    const ctx = route.auth === 'key' ? await authenticateRequest(services, request.headers.get('authorization'), info) : undefined;
+    const authorization = request.headers.get('authorization');
+    const ticket = route.ticket && !authorization ? url.searchParams.get('ticket') : null;
+    const ctx =
+      route.auth !== 'key'
+        ? undefined
+        : ticket !== null
+          ? await authenticateTicket(services, ticket, info)
+          : await authenticateRequest(services, authorization, info);
     const body = route.body ? parseInput(route.body, await readJsonObject(request, options.MAX_BODY_BYTES, route.bodyTypes)) : undefined;
     const query = route.query ? parseInput(route.query, readQuery(url)) : undefined;
     const disconnect = () => request.disconnect();

@@ -39,8 +39,9 @@ import { apiKeyResource } from '../resources/api-key.js';
 import { customerResource, type CustomerView } from '../resources/customer.js';
 import { eventResource } from '../resources/event.js';
 import { keyIdentityResource } from '../resources/key-identity.js';
-import { eventsQuery, listEvents, openEventStream, resumePoint } from '../events/service.js';
-import { DIALECTS, type Dialect } from '../resources/define.js';
+import { eventsStreamQuery, listEvents, openEventStream, resumePoint } from '../events/service.js';
+import { issueTicket, TICKET_TTL_SECONDS } from '../events/tickets.js';
+import { DIALECTS, timestamp, type Dialect } from '../resources/define.js';
 import { settingResource } from '../resources/setting.js';
 import type { ApiKey, CreatedApiKey } from '../auth/api-keys.js';
 import { MERGE_PATCH_TYPE, Reply } from './reply.js';
@@ -51,6 +52,7 @@ import {
   concurrencyLimitJson,
   eventListJson,
   keyIdentityJson,
+  streamTicketJson,
   dialectBody,
   dialectJson,
   listCustomersQuery,
@@ -92,6 +94,8 @@ interface RouteInfo {
   bodyTypes?: string[];
   /** Other media types the success may be answered in, chosen by `Accept` (an event stream). */
   alternates?: { type: string; description: string }[];
+  /** A live stream that a stream ticket (`?ticket=`) may open instead of a key (events/tickets.ts). */
+  ticket?: boolean;
 }
 
 export const TAGS = {
@@ -183,6 +187,7 @@ export function createRoutes({ services, metrics, openApi }: RouteDeps): Route[]
     keySelfRoute('/keys/self', 'getCallingKey'),
     keySelfRoute('/apikeys/self', 'getCallingKeyViaApikeys'),
     eventRoute('all'),
+    ticketRoute('all'),
     ...serviceRoutes(services, openApi),
   ];
   if (metrics) routes.push(metricsRoute(metrics));
@@ -457,7 +462,10 @@ function customerRoutes(dialect: Dialect): Route[] {
     }),
   ];
 
-  routes.push(eventRoute({ prefix, dialect, tag: tag('Events'), operationId: operationId('listCustomerEvents') }));
+  routes.push(
+    eventRoute({ prefix, dialect, tag: tag('Events'), operationId: operationId('listCustomerEvents') }),
+    ticketRoute({ prefix, dialect, tag: tag('Events'), operationId: operationId('createCustomerStreamTicket'), created }),
+  );
 
   // ---- API keys: the same resource under /apikeys and /keys ----
   for (const segment of ['apikeys', 'keys'] as const) {
@@ -610,14 +618,17 @@ function eventRoute(where: 'all' | { prefix: string; dialect: Dialect; tag: Tag;
       '`event:` its type, `data:` the event), followed by each new one within a second of its commit, with a ' +
       'heartbeat comment every 15 s; reconnecting with `Last-Event-ID` (or `after`) resumes with nothing lost or ' +
       'repeated. A client that stops reading is disconnected (`event: error`) once 1 MiB waits for it. A key may hold ' +
-      'MAX_STREAMS_PER_KEY streams (429 beyond). A resume point older than the retention keeps is 410.',
+      'MAX_STREAMS_PER_KEY streams (429 beyond). A resume point older than the retention keeps is 410. A browser\'s ' +
+      '`EventSource`, which cannot send `Authorization`, opens the stream with `?ticket=` instead (see ' +
+      '`POST …/events/tickets`); a ticket opens the live stream only.',
     ...(!all && { dialect: where.dialect }),
     who: all ? 'system' : 'owner or system',
-    query: eventsQuery,
+    query: eventsStreamQuery,
     status: 200,
     response: eventListJson,
     alternates: [{ type: SSE, description: 'The live stream (Server-Sent Events).' }],
     errors: [410, 429],
+    ticket: true,
     async handle({ ctx, params, query, request, disconnect }) {
       const scope = all ? 'all' : { customer: params.customer! };
       const after = resumePoint(request.headers.get('last-event-id'), query.after);
@@ -633,6 +644,39 @@ function eventRoute(where: 'all' | { prefix: string; dialect: Dialect; tag: Tag;
       const headers: Record<string, string> = {};
       if (events.length === query.limit) headers.link = `<${path.replace('{customer}', encodeURIComponent(params.customer ?? ''))}?after=${events.at(-1)!.id}&limit=${query.limit}>; rel="next"`;
       return new Reply({ json: events.map((e) => eventResource.render(e, 'customers')), headers });
+    },
+  });
+}
+
+/**
+ * A stream ticket: what a browser's EventSource puts in the stream's URL instead of the key
+ * (events/tickets.ts). Who may ask is who may read the stream.
+ */
+function ticketRoute(where: 'all' | { prefix: string; dialect: Dialect; tag: Tag; operationId: string; created: 200 | 201 }): Route {
+  const all = where === 'all';
+  const status = all ? 201 : where.created;
+  return keyRoute({
+    method: 'POST',
+    path: all ? '/events/tickets' : `${where.prefix}/{customer}/events/tickets`,
+    operationId: all ? 'createStreamTicket' : where.operationId,
+    tag: all ? 'Events' : where.tag,
+    summary: 'A ticket to open the live stream from a browser',
+    description:
+      `A short-lived (${TICKET_TTL_SECONDS} s), single-use ticket that opens ${all ? 'the operator\'s stream of every customer\'s events' : "the customer's live event stream"} ` +
+      'once, in the name of the calling key, for a client that cannot send `Authorization` (a browser\'s `EventSource`): ' +
+      '`new EventSource(url)` with the `url` answered. A reconnect needs a new ticket (resume with `?after=` the last ' +
+      'event id received). The key\'s suspension or deletion ends the stream as it would the key\'s own. Keep the ticket ' +
+      'as you would the key until it is used.',
+    ...(!all && { dialect: where.dialect }),
+    who: all ? 'system' : 'owner or system',
+    status,
+    response: streamTicketJson,
+    async handle({ ctx, params }) {
+      const issued = await issueTicket(ctx, all ? 'all' : { customer: params.customer! });
+      const path = all ? '/events' : `${where.prefix}/${issued.customerUuid}/events`;
+      const json = { ticket: issued.ticket, expiresAt: timestamp(issued.expiresAt), url: `${path}?ticket=${issued.ticket}` };
+      // The ticket is a credential until it is used: no cache may keep it.
+      return new Reply({ status, json, headers: { 'cache-control': 'no-store' } });
     },
   });
 }

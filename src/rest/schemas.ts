@@ -173,6 +173,14 @@ export const tenantCreatedApiKeyJson = tenantApiKeyJson.extend({ secret }).regis
 
 export const keyIdentityJson = keyIdentityResource.json('tenants').register(components, { id: 'KeyIdentity' });
 
+export const streamTicketJson = z
+  .object({
+    ticket: z.string().meta({ description: 'The ticket: `st_` and 32 characters. Single use; a credential until then.' }),
+    expiresAt: z.iso.datetime({ precision: 0 }).meta({ description: 'When it stops opening the stream, if unused.' }),
+    url: z.string().meta({ description: 'The stream\'s path with the ticket: `new EventSource(base + url)`.', examples: ['/customers/4c5e…/events?ticket=st_…'] }),
+  })
+  .register(components, { id: 'StreamTicket' });
+
 export const eventJson = eventResource.json('customers').register(components, { id: 'Event' });
 export const eventListJson = z
   .array(eventJson)
