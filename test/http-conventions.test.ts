@@ -22,12 +22,15 @@ function preflight(app: { fetch: typeof fetch }, headers: string) {
 }
 
 describe('CORS', () => {
-  it('lets a browser send the tracing headers of OpenTelemetry and Sentry by default, and caches the preflight', async () => {
+  it('lets a browser send the tracing headers of OpenTelemetry and Sentry, and an event stream\'s Last-Event-ID, by default, and caches the preflight', async () => {
     const app = createApp(t.services, createLogger('silent'), loadConfig({ CORS_ORIGINS: ORIGIN }));
-    const res = await preflight(app as never, 'authorization,content-type,traceparent,tracestate,baggage,sentry-trace');
+    // What fetch-event-source's reconnect asks: its key and the id to resume after.
+    const res = await preflight(app as never, 'authorization,content-type,last-event-id,traceparent,tracestate,baggage,sentry-trace');
     expect(res.headers.get('access-control-allow-origin')).toBe(ORIGIN);
     const allowed = res.headers.get('access-control-allow-headers')!.split(',').map((h) => h.trim());
-    expect(allowed).toEqual(expect.arrayContaining(['authorization', 'content-type', 'x-request-id', 'traceparent', 'tracestate', 'baggage', 'sentry-trace']));
+    expect(allowed).toEqual(
+      expect.arrayContaining(['authorization', 'content-type', 'x-request-id', 'last-event-id', 'traceparent', 'tracestate', 'baggage', 'sentry-trace']),
+    );
     expect(res.headers.get('access-control-max-age')).toBe('600');
   });
 
