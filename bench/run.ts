@@ -6,7 +6,10 @@
  * the other, scenario by scenario (so a change in the machine's load falls on both alike). Prints
  * one table, and the embedded figures as a share of PostgreSQL's; the same goes to bench/RESULTS.md.
  *
- *   BENCH_DURATION=10 BENCH_CONNECTIONS=32 npm run bench
+ * Each scenario is measured in BENCH_ROUNDS rounds (2), PostgreSQL first in one and the embedded
+ * database first in the next, so neither always follows the other's load.
+ *
+ *   BENCH_DURATION=10 BENCH_CONNECTIONS=32 BENCH_ROUNDS=2 npm run bench
  *   DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres npm run bench
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -22,6 +25,8 @@ const root = new URL('..', import.meta.url).pathname;
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const warmup = Number(process.env.BENCH_WARMUP ?? 3);
+/** Measured windows per scenario and database, the databases' order flipped each round. */
+const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
 const baseUrl = process.env.DATABASE_URL;
 
 interface Request {
@@ -234,26 +239,34 @@ async function main() {
     rows.push({ scenario: '1. bare node:http, fixed JSON', database: '–', rps: b.rps, p50: b.p50, p99: b.p99, errors: b.errors + b.non2xx });
     await stop(baseline);
 
-    // Scenario by scenario, each database in turn.
+    // Scenario by scenario, each database in turn, in alternating order round by round. A row sums
+    // its rounds: req/s over their whole time, SQL/req over all their requests, p50 and p99 the
+    // mean of the rounds', RSS after the last.
     const count = scenarios(first.seeded).length;
     for (let i = 0; i < count; i++) {
+      const byKind = new Map<Kind, Row & { requests: number; seconds: number; statements: number }>();
+      for (let round = 0; round < rounds; round++) {
+        for (const target of round % 2 ? [...targets].reverse() : targets) {
+          const { name, requests } = scenarios(target.seeded)[i]!;
+          process.stdout.write(`${name} (${target.kind}, round ${round + 1})…\n`);
+          await load(target.port, requests, warmup);
+          const before = await metrics(target.port);
+          const r = await load(target.port, requests, duration);
+          const after = await metrics(target.port);
+          const row = byKind.get(target.kind) ?? { scenario: name, database: target.kind, rps: 0, p50: 0, p99: 0, errors: 0, requests: 0, seconds: 0, statements: 0 };
+          row.requests += r.requests;
+          row.seconds += r.requests / r.rps;
+          row.statements += after.statements - before.statements;
+          row.p50 += r.p50 / rounds;
+          row.p99 += r.p99 / rounds;
+          row.errors += r.errors + r.non2xx + r.timeouts;
+          row.rssMb = after.rss / 1024 / 1024;
+          byKind.set(target.kind, row);
+        }
+      }
       for (const target of targets) {
-        const { name, requests } = scenarios(target.seeded)[i]!;
-        process.stdout.write(`${name} (${target.kind})…\n`);
-        await load(target.port, requests, warmup);
-        const before = await metrics(target.port);
-        const r = await load(target.port, requests, duration);
-        const after = await metrics(target.port);
-        rows.push({
-          scenario: name,
-          database: target.kind,
-          rps: r.rps,
-          p50: r.p50,
-          p99: r.p99,
-          sqlPerRequest: (after.statements - before.statements) / r.requests,
-          rssMb: after.rss / 1024 / 1024,
-          errors: r.errors + r.non2xx + r.timeouts,
-        });
+        const { requests, seconds, statements, ...row } = byKind.get(target.kind)!;
+        rows.push({ ...row, rps: requests / seconds, sqlPerRequest: statements / requests });
       }
     }
     // Live event streams on each service (its RSS is read from its /metrics).
@@ -371,7 +384,7 @@ Made by \`${baseUrl ? 'DATABASE_URL=… ' : ''}npm run bench\` (bench/run.ts) on
   database share these cores, so every figure is lower than on separate machines.
 - Databases: ${databases}; each seeded with ${seeded.customers.length} customers, the concurrency limit set on 80% of
   them, ${seeded.customerKeys.length} customer keys and one system key.
-- Load: ${connections} connections, keep-alive, ${warmup} s warm-up then ${duration} s measured per scenario, ${baseUrl ? 'each scenario on PostgreSQL then on the embedded database before the next scenario' : 'one scenario after another'};
+- Load: ${connections} connections, keep-alive; each scenario measured in ${rounds} round(s) of ${warmup} s warm-up then ${duration} s measured${baseUrl ? ', on both databases in each round (PostgreSQL first in odd rounds, the embedded database first in even ones) before the next scenario' : ''}; req/s is over all the rounds' time, p50 and p99 the mean of the rounds';
   requests cycle through the customer keys. SQL/req is the service's statement counter
   (\`db_statements_total\` in /metrics) over the measured window divided by requests;
   RSS is the service process after the scenario (the embedded one's includes its database).
