@@ -248,7 +248,8 @@ export async function mergeCustomerProfile(ctx: RequestContext, identifier: stri
 /**
  * Deletes a customer (operator only): from now on it is 404 to every read and its keys are refused
  * (401), at once in this process and within a second in every other (the auth change feed carries
- * `deleted_at`); its rows stay and its name stays taken. Answers the customer as it was just before, and the time of the deletion.
+ * `deleted_at`); its rows stay and its name stays taken. Answers the customer as it was just
+ * before, and the time of the deletion.
  */
 export async function deleteCustomer(ctx: RequestContext, identifier: string): Promise<{ before: Customer; deleted: Customer }> {
   requireSystem(ctx, 'delete customers');
