@@ -77,7 +77,8 @@ describe('the embedded database folder, guarded by its pid file', () => {
     // The first is untouched by both attempts.
     expect((await first.fetch('/ready')).status).toBe(200);
     expect(Number(readFileSync(pidFile, 'utf8'))).toBe(first.child.pid);
-  });
+    // Three process starts (two of them refused) and the CLI through tsx: minutes on a busy machine.
+  }, 180_000);
 
   it('a pid file whose process is gone does not block a start; a clean stop removes it', async () => {
     // Killed without a chance to remove its pid file: the file names a process that no longer exists.
@@ -98,5 +99,5 @@ describe('the embedded database folder, guarded by its pid file', () => {
     // With the service stopped, the CLI opens the folder.
     const listed = await cli('customer:list');
     expect(listed.code).toBe(0);
-  });
+  }, 180_000);
 });
