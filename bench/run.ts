@@ -1,10 +1,15 @@
 /**
- * `npm run bench`: starts the service on the database it is given (embedded by default,
- * DATABASE_URL for a real PostgreSQL: a scratch database `gateway_bench` is made on that server),
- * seeds 10,000 customers, drives each scenario from a separate load-generator process over
- * loopback, and prints one table; the same table goes to bench/RESULTS.md.
+ * `npm run bench`: starts the service on the embedded database (as `npm start` does) and, when
+ * DATABASE_URL names a PostgreSQL server, a second service on a scratch database `gateway_bench`
+ * made there; seeds each with 10,000 customers; measures the bare node:http baseline once; then
+ * drives each scenario from a separate load-generator process over loopback, on one service then
+ * the other, scenario by scenario (so a change in the machine's load falls on both alike). Prints
+ * one table, and the embedded figures as a share of PostgreSQL's; the same goes to bench/RESULTS.md.
  *
- *   BENCH_DURATION=10 BENCH_CONNECTIONS=32 npm run bench
+ * Each scenario is measured in BENCH_ROUNDS rounds (2), PostgreSQL first in one and the embedded
+ * database first in the next, so neither always follows the other's load.
+ *
+ *   BENCH_DURATION=10 BENCH_CONNECTIONS=32 BENCH_ROUNDS=2 npm run bench
  *   DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres npm run bench
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -21,6 +26,8 @@ const root = new URL('..', import.meta.url).pathname;
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const warmup = Number(process.env.BENCH_WARMUP ?? 3);
+/** Measured windows per scenario and database, the databases' order flipped each round. */
+const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
 const baseUrl = process.env.DATABASE_URL;
 
 interface Request {
@@ -45,6 +52,8 @@ interface StreamFigures {
 
 interface Row {
   scenario: string;
+  /** Which service: 'PostgreSQL' or 'embedded' ('–' for the baseline). */
+  database: string;
   rps: number;
   p50: number;
   p99: number;
@@ -112,14 +121,16 @@ async function metrics(port: number) {
   return { statements: value('db_statements_total'), rss: value('process_resident_memory_bytes') };
 }
 
-async function prepareDatabase(): Promise<{ env: Record<string, string>; seeded: Seeded; cleanup: () => Promise<void> }> {
-  if (baseUrl) {
+type Kind = 'PostgreSQL' | 'embedded';
+
+async function prepareDatabase(kind: Kind): Promise<{ env: Record<string, string>; seeded: Seeded; cleanup: () => Promise<void> }> {
+  if (kind === 'PostgreSQL') {
     const admin = new pg.Client({ connectionString: baseUrl });
     await admin.connect();
     await admin.query('DROP DATABASE IF EXISTS gateway_bench WITH (FORCE)');
     await admin.query('CREATE DATABASE gateway_bench');
     await admin.end();
-    const url = new URL(baseUrl);
+    const url = new URL(baseUrl!);
     url.pathname = '/gateway_bench';
     const database = await openDatabase({ url: url.toString() });
     const seeded = await seed(database.pool);
@@ -130,7 +141,8 @@ async function prepareDatabase(): Promise<{ env: Record<string, string>; seeded:
   const database = await openDatabase({ dataDir });
   const seeded = await seed(database.pool);
   await database.close();
-  return { env: { DATA_DIR: dataDir }, seeded, cleanup: async () => rmSync(dataDir, { recursive: true, force: true }) };
+  // The environment the bench runs in may name a PostgreSQL: this service must not use it.
+  return { env: { DATA_DIR: dataDir, DATABASE_URL: '' }, seeded, cleanup: async () => rmSync(dataDir, { recursive: true, force: true }) };
 }
 
 const gql = (key: string, query: string): Request => ({
@@ -176,32 +188,46 @@ function scenarios(s: Seeded): { name: string; requests: Request[] }[] {
 // The machine's 1-minute load average when the run began: figures from a busy machine are low.
 const loadAtStart = loadavg()[0]!;
 
+interface Target {
+  kind: Kind;
+  port: number;
+  seeded: Seeded;
+  env: Record<string, string>;
+  service: ChildProcess;
+  cleanup: () => Promise<void>;
+}
+
 async function main() {
   mkdirSync(join(root, 'bench/.data'), { recursive: true });
-  console.log(`Seeding ${baseUrl ? 'PostgreSQL (gateway_bench)' : 'the embedded database'}…`);
-  const { env, seeded, cleanup } = await prepareDatabase();
+  const kinds: Kind[] = baseUrl ? ['PostgreSQL', 'embedded'] : ['embedded'];
   // The service runs as `npm start` runs it: the bundle of src/main.ts.
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
-  const port = await freePort();
   const log = createWriteStream(join(root, 'bench/.data/service.log'));
-  const startService = (extra: Record<string, string> = {}) => {
-    const child = spawn(process.execPath, [join(root, 'dist/main.mjs')], {
-      env: { ...process.env, ...env, ...extra, PORT: String(port), HOST: '127.0.0.1', ADMIN_API_KEY: seeded.systemKey, METRICS: 'on' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  const startService = (target: Pick<Target, 'env' | 'port' | 'seeded'>, extra: Record<string, string> = {}) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, ...target.env, ...extra, PORT: String(target.port), HOST: '127.0.0.1', ADMIN_API_KEY: target.seeded.systemKey, METRICS: 'on' };
+    if (!env.DATABASE_URL) delete env.DATABASE_URL;
+    const child = spawn(process.execPath, [join(root, 'dist/main.mjs')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.pipe(log, { end: false });
     child.stderr!.pipe(log, { end: false });
     return child;
   };
-  let service = startService({ WORKERS: '1' });
+  const targets: Target[] = [];
   const rows: Row[] = [];
-  let streams: StreamFigures | undefined;
+  const streams: { kind: Kind; figures: StreamFigures }[] = [];
   try {
-    await waitFor(`http://127.0.0.1:${port}/ready`, service);
+    for (const kind of kinds) {
+      console.log(`Seeding ${kind === 'PostgreSQL' ? 'PostgreSQL (gateway_bench)' : 'the embedded database'}…`);
+      const prepared = await prepareDatabase(kind);
+      const port = await freePort();
+      const service = startService({ ...prepared, port }, { WORKERS: '1' });
+      targets.push({ kind, port, service, ...prepared });
+      await waitFor(`http://127.0.0.1:${port}/ready`, service);
+    }
 
     // The baseline answers a body the size of scenario 2's response.
-    const sample = seeded.customerKeys[0]!.secret;
-    const selfBody = await (await fetch(`http://127.0.0.1:${port}/graphql`, gqlInit(sample, SELF_QUERY))).text();
+    const first = targets[0]!;
+    const sample = first.seeded.customerKeys[0]!.secret;
+    const selfBody = await (await fetch(`http://127.0.0.1:${first.port}/graphql`, gqlInit(sample, SELF_QUERY))).text();
     const basePort = await freePort();
     const baseline = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/baseline-server.ts')], {
       env: { ...process.env, PORT: String(basePort), BODY_BYTES: String(Buffer.byteLength(selfBody)) },
@@ -211,62 +237,83 @@ async function main() {
     const baseRequests = [{ method: 'GET', path: '/', headers: {} }];
     await load(basePort, baseRequests, warmup);
     const b = await load(basePort, baseRequests, duration);
-    rows.push({ scenario: '1. bare node:http, fixed JSON', rps: b.rps, p50: b.p50, p99: b.p99, errors: b.errors + b.non2xx });
+    rows.push({ scenario: '1. bare node:http, fixed JSON', database: '–', rps: b.rps, p50: b.p50, p99: b.p99, errors: b.errors + b.non2xx });
     await stop(baseline);
 
-    for (const { name, requests } of scenarios(seeded)) {
-      process.stdout.write(`${name}…\n`);
-      await load(port, requests, warmup);
-      const before = await metrics(port);
-      const r = await load(port, requests, duration);
-      const after = await metrics(port);
-      rows.push({
-        scenario: name,
-        rps: r.rps,
-        p50: r.p50,
-        p99: r.p99,
-        sqlPerRequest: (after.statements - before.statements) / r.requests,
-        rssMb: after.rss / 1024 / 1024,
-        errors: r.errors + r.non2xx + r.timeouts,
-      });
+    // Scenario by scenario, each database in turn, in alternating order round by round. A row sums
+    // its rounds: req/s over their whole time, SQL/req over all their requests, p50 and p99 the
+    // mean of the rounds', RSS after the last.
+    const count = scenarios(first.seeded).length;
+    for (let i = 0; i < count; i++) {
+      const byKind = new Map<Kind, Row & { requests: number; seconds: number; statements: number }>();
+      for (let round = 0; round < rounds; round++) {
+        for (const target of round % 2 ? [...targets].reverse() : targets) {
+          const { name, requests } = scenarios(target.seeded)[i]!;
+          process.stdout.write(`${name} (${target.kind}, round ${round + 1})…\n`);
+          await load(target.port, requests, warmup);
+          const before = await metrics(target.port);
+          const r = await load(target.port, requests, duration);
+          const after = await metrics(target.port);
+          const row = byKind.get(target.kind) ?? { scenario: name, database: target.kind, rps: 0, p50: 0, p99: 0, errors: 0, requests: 0, seconds: 0, statements: 0 };
+          row.requests += r.requests;
+          row.seconds += r.requests / r.rps;
+          row.statements += after.statements - before.statements;
+          row.p50 += r.p50 / rounds;
+          row.p99 += r.p99 / rounds;
+          row.errors += r.errors + r.non2xx + r.timeouts;
+          row.rssMb = after.rss / 1024 / 1024;
+          byKind.set(target.kind, row);
+        }
+      }
+      for (const target of targets) {
+        const { requests, seconds, statements, ...row } = byKind.get(target.kind)!;
+        rows.push({ ...row, rps: requests / seconds, sqlPerRequest: statements / requests });
+      }
     }
-    // Live event streams on the one process (its RSS is read from its /metrics).
-    process.stdout.write('live event streams…\n');
-    streams = await measureStreams(port, seeded);
+    // Live event streams on each service (its RSS is read from its /metrics).
+    for (const target of targets) {
+      process.stdout.write(`live event streams (${target.kind})…\n`);
+      streams.push({ kind: target.kind, figures: await measureStreams(target.port, target.seeded) });
+    }
 
     // The same two reads with WORKERS=2: what a second worker process buys on this machine. Each
-    // worker has its own /metrics, so SQL/req and RSS are not given for these rows.
-    if (baseUrl) {
-      await stop(service);
-      service = startService({ WORKERS: '2' });
-      await waitFor(`http://127.0.0.1:${port}/ready`, service);
-      for (const { name, requests } of scenarios(seeded).slice(0, 2)) {
+    // worker has its own /metrics, so SQL/req and RSS are not given for these rows. PostgreSQL only:
+    // the embedded database serves one process.
+    const postgres = targets.find((t) => t.kind === 'PostgreSQL');
+    if (postgres) {
+      await stop(postgres.service);
+      postgres.service = startService(postgres, { WORKERS: '2' });
+      await waitFor(`http://127.0.0.1:${postgres.port}/ready`, postgres.service);
+      for (const { name, requests } of scenarios(postgres.seeded).slice(0, 2)) {
         const label = `6${name.startsWith('2.') ? 'a' : 'b'}. WORKERS=2: ${name.replace(/^[0-9a-z]+\. /, '')}`;
         process.stdout.write(`${label}…\n`);
-        await load(port, requests, warmup);
-        const r = await load(port, requests, duration);
-        rows.push({ scenario: label, rps: r.rps, p50: r.p50, p99: r.p99, errors: r.errors + r.non2xx + r.timeouts });
+        await load(postgres.port, requests, warmup);
+        const r = await load(postgres.port, requests, duration);
+        rows.push({ scenario: label, database: 'PostgreSQL', rps: r.rps, p50: r.p50, p99: r.p99, errors: r.errors + r.non2xx + r.timeouts });
       }
     } else {
-      console.log('WORKERS=2 scenarios skipped: the embedded database serves one process (set DATABASE_URL to measure them)');
+      console.log('PostgreSQL and the WORKERS=2 scenarios skipped: set DATABASE_URL to measure them beside the embedded database');
     }
 
     // The same two reads with tracing on (OpenTelemetry, every request sampled, exported over OTLP
-    // http/json to a receiver here that reads and drops it): what tracing costs, beside rows 2 and 3a.
+    // http/json to a receiver here that reads and drops it): what tracing costs, beside rows 2 and
+    // 3a of the same database (PostgreSQL when it is measured).
     const sink = await otlpSink();
     try {
-      await stop(service);
-      service = startService({ WORKERS: '1', OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' });
-      await waitFor(`http://127.0.0.1:${port}/ready`, service);
-      for (const { name, requests } of scenarios(seeded).slice(0, 2)) {
+      const traced = targets[0]!;
+      await stop(traced.service);
+      traced.service = startService(traced, { WORKERS: '1', OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' });
+      await waitFor(`http://127.0.0.1:${traced.port}/ready`, traced.service);
+      for (const { name, requests } of scenarios(traced.seeded).slice(0, 2)) {
         const label = `7${name.startsWith('2.') ? 'a' : 'b'}. tracing on: ${name.replace(/^[0-9a-z]+\. /, '')}`;
-        process.stdout.write(`${label}…\n`);
-        await load(port, requests, warmup);
-        const before = await metrics(port);
-        const r = await load(port, requests, duration);
-        const after = await metrics(port);
+        process.stdout.write(`${label} (${traced.kind})…\n`);
+        await load(traced.port, requests, warmup);
+        const before = await metrics(traced.port);
+        const r = await load(traced.port, requests, duration);
+        const after = await metrics(traced.port);
         rows.push({
           scenario: label,
+          database: traced.kind,
           rps: r.rps,
           p50: r.p50,
           p99: r.p99,
@@ -280,10 +327,12 @@ async function main() {
       sink.close();
     }
   } finally {
-    await stop(service);
-    await cleanup();
+    for (const target of targets) {
+      await stop(target.service);
+      await target.cleanup();
+    }
   }
-  report(rows, seeded, streams);
+  report(rows, targets[0]!.seeded, streams);
 }
 
 /** An OTLP/HTTP receiver that counts what it is sent and keeps nothing. */
@@ -349,47 +398,66 @@ named prepared statements for the two hot reads (no measurable change, and they
 break on the embedded database's shared session).
 `;
 
-function report(rows: Row[], seeded: Seeded, streams?: StreamFigures) {
+function report(rows: Row[], seeded: Seeded, streams: { kind: Kind; figures: StreamFigures }[]) {
   const base = rows[0]!.rps;
   const fmt = (n: number | undefined, digits = 0) => (n === undefined || Number.isNaN(n) ? '–' : n.toFixed(digits));
-  const header = '| scenario | req/s | × baseline | p50 ms | p99 ms | SQL/req | RSS MB | errors |\n|---|---:|---:|---:|---:|---:|---:|---:|';
+  const header =
+    '| scenario | database | req/s | × baseline | p50 ms | p99 ms | SQL/req | RSS MB | errors |\n|---|---|---:|---:|---:|---:|---:|---:|---:|';
   const lines = rows.map(
     (r) =>
-      `| ${r.scenario} | ${fmt(r.rps)} | ${fmt(r.rps / base, 2)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${fmt(r.sqlPerRequest, 2)} | ${fmt(r.rssMb)} | ${r.errors} |`,
+      `| ${r.scenario} | ${r.database} | ${fmt(r.rps)} | ${fmt(r.rps / base, 2)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${fmt(r.sqlPerRequest, 2)} | ${fmt(r.rssMb)} | ${r.errors} |`,
   );
   const table = [header, ...lines].join('\n');
+  // The embedded service's figures as a share of PostgreSQL's, scenario by scenario (target: ≥ 0.9 for reads).
+  const compared = rows
+    .filter((r) => r.database === 'embedded')
+    .map((e) => ({ e, p: rows.find((r) => r.database === 'PostgreSQL' && r.scenario === e.scenario) }))
+    .filter((pair): pair is { e: Row; p: Row } => Boolean(pair.p));
+  const comparison = compared.length
+    ? [
+        '| scenario | PostgreSQL req/s | embedded req/s | embedded ÷ PostgreSQL | p99 ms PostgreSQL / embedded | SQL/req PostgreSQL / embedded |',
+        '|---|---:|---:|---:|---:|---:|',
+        ...compared.map(
+          ({ e, p }) =>
+            `| ${e.scenario} | ${fmt(p.rps)} | ${fmt(e.rps)} | **${fmt(e.rps / p.rps, 2)}** | ${fmt(p.p99)} / ${fmt(e.p99)} | ${fmt(p.sqlPerRequest, 2)} / ${fmt(e.sqlPerRequest, 2)} |`,
+        ),
+      ].join('\n')
+    : '';
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const machine = `${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
-  const database = baseUrl ? 'PostgreSQL (real server on loopback)' : 'embedded PGlite (in the service process)';
+  const databases = baseUrl
+    ? 'PostgreSQL (real server on loopback) and embedded PGlite (in the service process), each with its own service process, both running throughout'
+    : 'embedded PGlite (in the service process)';
   const md = `# Benchmark results
 
 Made by \`${baseUrl ? 'DATABASE_URL=… ' : ''}npm run bench\` (bench/run.ts) on ${new Date().toISOString()}; each run overwrites this file.
 
-- Machine: ${machine}; 1-minute load average ${loadAtStart.toFixed(1)} when the run began and ${loadavg()[0]!.toFixed(1)} at its end (other work on the machine lowers every figure). The service, the load generator (autocannon, a separate process) and the
+- Machine: ${machine}; 1-minute load average ${loadAtStart.toFixed(1)} when the run began and ${loadavg()[0]!.toFixed(1)} at its end (other work on the machine lowers every figure). The services, the load generator (autocannon, a separate process) and the
   database share these cores, so every figure is lower than on separate machines.
-- Database: ${database}; ${seeded.customers.length} customers, the concurrency limit set on 80% of
+- Databases: ${databases}; each seeded with ${seeded.customers.length} customers, the concurrency limit set on 80% of
   them, ${seeded.customerKeys.length} customer keys and one system key.
-- Load: ${connections} connections, keep-alive, ${warmup} s warm-up then ${duration} s measured per scenario;
+- Load: ${connections} connections, keep-alive; each scenario measured in ${rounds} round(s) of ${warmup} s warm-up then ${duration} s measured${baseUrl ? ', on both databases in each round (PostgreSQL first in odd rounds, the embedded database first in even ones) before the next scenario' : ''}; req/s is over all the rounds' time, p50 and p99 the mean of the rounds';
   requests cycle through the customer keys. SQL/req is the service's statement counter
   (\`db_statements_total\` in /metrics) over the measured window divided by requests;
-  RSS is the service process after the scenario${baseUrl ? '' : ' (it includes the embedded database)'}.
-- Rows 7a and 7b repeat scenarios 2 and 3a with OpenTelemetry tracing on (\`OTEL_EXPORTER_OTLP_ENDPOINT\`
+  RSS is the service process after the scenario (the embedded one's includes its database).
+- ${baseUrl ? 'Rows 6a and 6b repeat scenarios 2 and 3a on PostgreSQL with `WORKERS=2` (two worker processes on one port, node:cluster), the first rows being `WORKERS=1`. The embedded database serves one process.' : 'PostgreSQL and the `WORKERS=2` rows need DATABASE_URL.'}
+- Rows 7a and 7b repeat scenarios 2 and 3a on ${baseUrl ? 'PostgreSQL' : 'the embedded database'} with OpenTelemetry tracing on (\`OTEL_EXPORTER_OTLP_ENDPOINT\`
   set, every request sampled, spans exported over OTLP http/json to a receiver in the bench process).
-- ${baseUrl ? 'Rows 6a and 6b repeat scenarios 2 and 3a with `WORKERS=2` (two worker processes on one port, node:cluster), the first rows being `WORKERS=1`.' : 'The `WORKERS=2` rows need PostgreSQL (the embedded database serves one process): run with DATABASE_URL.'}
 
 ${table}
-${streams ? streamsSection(streams) : ''}
+${comparison ? `\n## The embedded database beside PostgreSQL\n\n${comparison}\n` : ''}
+${streams.map((s) => streamsSection(s.kind, s.figures)).join('')}
 ${HISTORY}`;
   writeFileSync(join(root, 'bench/RESULTS.md'), md);
-  console.log(`\n${machine}; database: ${database}\n\n${table}\n${streams ? streamsSection(streams) : ''}\nwritten to bench/RESULTS.md`);
+  console.log(`\n${machine}; databases: ${databases}\n\n${table}\n\n${comparison}\n${streams.map((s) => streamsSection(s.kind, s.figures)).join('')}\nwritten to bench/RESULTS.md`);
 }
 
 await main();
 
-function streamsSection(s: StreamFigures): string {
+function streamsSection(kind: Kind, s: StreamFigures): string {
   const f = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '–');
   return `
-## Live event streams
+## Live event streams (${kind})
 
 ${s.streams} Server-Sent Events streams held open on the customers' own \`/customers/self/events\`
 (spread over the ${s.expected ? 'seeded' : ''} customer keys, from a separate process), then ${s.writes} profile

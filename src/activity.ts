@@ -10,6 +10,14 @@ import type { Principal } from './auth/principal.js';
 export class ActivityRecorder {
   private customers = new Map<number, Date>();
   private keys = new Map<number, Date>();
+  /** The customer of each customer key noted, for the key-list payload below. */
+  private readonly keyCustomers = new Map<number, number>();
+  /**
+   * Told, after a flush, what PostgreSQL's triggers announce for it on `gateway_cache`:
+   * `a:<customer id>:<ms>` and `u:<customer id>:<key id>:<ms>` (the embedded database, which has no
+   * triggers' NOTIFY to hear, wires this to its own feed in services.ts).
+   */
+  onWritten?: (payload: string) => void;
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
 
@@ -27,7 +35,10 @@ export class ActivityRecorder {
 
   record(principal: Principal, at = new Date()): void {
     this.keys.set(principal.apiKeyId, at);
-    if (principal.type === 'customer') this.customers.set(principal.customerId, at);
+    if (principal.type === 'customer') {
+      this.customers.set(principal.customerId, at);
+      if (this.onWritten) this.keyCustomers.set(principal.apiKeyId, principal.customerId);
+    }
   }
 
   /** Writes pending timestamps; concurrent calls wait for the same write. */
@@ -39,6 +50,7 @@ export class ActivityRecorder {
     this.customers = new Map();
     this.keys = new Map();
     this.flushing = this.write(customers, keys)
+      .then(() => this.announce(customers, keys))
       .catch((error) => {
         // Keep what could not be written for the next attempt, unless newer times arrived.
         for (const [id, at] of customers) if (!this.customers.has(id)) this.customers.set(id, at);
@@ -55,6 +67,16 @@ export class ActivityRecorder {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.flush();
+  }
+
+  private announce(customers: Map<number, Date>, keys: Map<number, Date>): void {
+    if (!this.onWritten) return;
+    for (const [id, at] of customers) this.onWritten(`a:${id}:${at.getTime()}`);
+    for (const [id, at] of keys) {
+      const customerId = this.keyCustomers.get(id);
+      if (customerId !== undefined) this.onWritten(`u:${customerId}:${id}:${at.getTime()}`);
+      if (!this.keys.has(id)) this.keyCustomers.delete(id);
+    }
   }
 
   private async write(customers: Map<number, Date>, keys: Map<number, Date>): Promise<void> {

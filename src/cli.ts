@@ -46,7 +46,11 @@ if (!command || values.help) {
 }
 
 const config = loadConfig();
-const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: 2 });
+// The embedded database's folder is refused while the service runs (its pid file): say so plainly.
+const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: 2 }).catch((error: unknown) => {
+  console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
 const services = createServices(database, { authCacheTtlMs: 0, activityFlushMs: 60_000 });
 // The operator acts with the powers of a system key; the services apply the same rules as the API.
 // Its changes are recorded as the CLI's (events name the actor kind `cli`).

@@ -11,6 +11,14 @@ import { recordCacheLookup } from './telemetry.js';
  * read (still one statement per kind); what is read fills it.
  */
 export function createLoaders(db: Db, sql: Sql, cache?: ReadCache) {
+  /** The customer loader's keys that resolved to each customer, so a write can clear them all. */
+  const keysOf = new Map<number, Set<string>>();
+  const noteKeys = (id: number, keys: string[]) => {
+    const known = keysOf.get(id) ?? new Set<string>();
+    for (const key of keys) known.add(key);
+    keysOf.set(id, known);
+  };
+
   /** Keys are `id:<n>`, `uuid:<uuid>` or `name:<name>` (customers/identifiers.ts refKey). */
   const customer: DataLoader<string, Customer | null> = new DataLoader(async (keys) => {
     const byKey = new Map<string, Customer>();
@@ -21,6 +29,7 @@ export function createLoaders(db: Db, sql: Sql, cache?: ReadCache) {
       // The process's read cache first (customers/read-cache.ts): only what it lacks is read.
       const held = cache?.lookup(key);
       if (held) {
+        noteKeys(held.customer.id, [key]);
         settings.prime(held.customer.id, held.settings);
         byKey.set(key, held.customer);
         continue;
@@ -49,9 +58,14 @@ export function createLoaders(db: Db, sql: Sql, cache?: ReadCache) {
     // Later lookups of the same customer by another identifier are answered from the cache.
     const requested = new Set(keys);
     for (const row of new Set(byKey.values())) {
+      noteKeys(row.id, [`id:${row.id}`, `uuid:${row.uuid}`, `name:${row.name}`]);
       for (const key of [`id:${row.id}`, `uuid:${row.uuid}`, `name:${row.name}`]) if (!requested.has(key)) customer.prime(key, row);
     }
-    return keys.map((key) => byKey.get(key) ?? null);
+    return keys.map((key) => {
+      const row = byKey.get(key);
+      if (row) noteKeys(row.id, [key]);
+      return row ?? null;
+    });
   });
 
   const settings = new DataLoader<number, Setting[]>(async (customerIds) => {
@@ -101,7 +115,16 @@ export function createLoaders(db: Db, sql: Sql, cache?: ReadCache) {
     },
     /** After a write: later reads in the same request see the new state. */
     primeCustomer(row: Customer) {
+      noteKeys(row.id, [`id:${row.id}`, `uuid:${row.uuid}`, `name:${row.name}`]);
       for (const key of [`id:${row.id}`, `uuid:${row.uuid}`, `name:${row.name}`]) customer.clear(key).prime(key, row);
+    },
+    /** A write changed this customer (events/after-write.ts): this request reads it, its settings and keys afresh. */
+    forgetCustomer(id: number) {
+      for (const key of keysOf.get(id) ?? []) customer.clear(key);
+      customer.clear(`id:${id}`);
+      keysOf.delete(id);
+      settings.clear(id);
+      apiKeys.clear(id);
     },
   };
 }

@@ -33,6 +33,8 @@ export interface RequestContext {
   events: Services['events'];
   /** Dropped for the customers a write touched, when its transaction ends. */
   readCache?: ReadCache;
+  /** Tells the other listeners on the database of a change (embedded database: db/local-feed.ts). */
+  announce?: (channel: string, payload: string) => void;
 }
 
 export function createRequestContext(
@@ -57,6 +59,7 @@ export function createRequestContext(
     streamScope: extra.streamScope,
     loaders: createLoaders(services.db, services.sql, services.readCache),
     readCache: services.readCache,
+    announce: services.announce,
     authenticator: services.authenticator,
     eventHub: services.events.hub,
     events: services.events,

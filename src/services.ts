@@ -2,6 +2,7 @@ import { ActivityRecorder } from './activity.js';
 import { Authenticator } from './auth/authenticator.js';
 import type { Database, Db, Sql } from './db/database.js';
 import { EventHub } from './events/hub.js';
+import { AUTH_CHANNEL, EVENTS_CHANNEL } from './events/after-write.js';
 import { READ_CACHE_CHANNEL, ReadCache } from './customers/read-cache.js';
 import { RateLimiter, type KeyRateLimiter, type RateLimitMode } from './rate-limit.js';
 import { SharedRateLimiter } from './shared-rate-limit.js';
@@ -25,6 +26,8 @@ export interface Services {
   events: EventSettings & { hub: EventHub };
   /** Customers, settings and key lists held in memory, kept exact by the change feed. */
   readCache: ReadCache;
+  /** Announces this process's changes to the database's listeners (the embedded database only). */
+  announce?: (channel: string, payload: string) => void;
 }
 
 /** How events are kept and streamed (config.ts: EVENT_RETENTION_DAYS, MAX_STREAMS_PER_KEY, SSE_*). */
@@ -53,29 +56,46 @@ export function createServices(
     readCacheSize?: number;
   },
 ): Services {
+  // The change feed: on PostgreSQL, NOTIFYs from triggers (any writer) on one LISTEN connection; on
+  // the embedded database, this process's own announcements (db/local-feed.ts), always up.
+  const embedded = database.kind === 'embedded';
+  const announce = embedded ? (channel: string, payload: string) => database.announce(channel, payload) : undefined;
   const authenticator = new Authenticator(database.sql, options.authCacheTtlMs);
-  database.listen?.('gateway_auth', {
-    notify: () => authenticator.invalidate(),
+  database.listen(AUTH_CHANNEL, {
+    notify: (payload) => authenticator.notified(payload),
     up: () => authenticator.setListening(true),
     down: () => authenticator.setListening(false),
   });
-  // On PostgreSQL, events committed by any process arrive by NOTIFY on the same LISTEN connection as
-  // key changes; the embedded database serves one process, whose commits wake its streams directly.
-  const hub = new EventHub(Boolean(database.listen));
-  database.listen?.('gateway_events', {
+  // Events committed by any process wake this process's streams by the feed too (this process's own
+  // commits also wake them directly).
+  const hub = new EventHub(true);
+  database.listen(EVENTS_CHANNEL, {
     notify: (payload) => hub.notified(payload),
     up: () => hub.setFeed(true),
     down: () => hub.setFeed(false),
   });
-  // Without a feed (embedded database) the cache never goes live: every read goes to the database.
-  const readCache = new ReadCache(options.readCacheSize ?? 10_000, database.sql);
-  database.listen?.(READ_CACHE_CHANNEL, readCache.feed);
+  // On the embedded database nothing but this process writes, so there is nothing to catch up with:
+  // `sync` (for tests and tools that wrote with plain SQL) has every listener start afresh instead.
+  const readCache = new ReadCache(
+    options.readCacheSize ?? 10_000,
+    database.sql,
+    announce &&
+      (() => {
+        announce(READ_CACHE_CHANNEL, '*');
+        announce(AUTH_CHANNEL, '*');
+      }),
+  );
+  database.listen(READ_CACHE_CHANNEL, readCache.feed);
+  const activity = new ActivityRecorder(database.prisma, options.activityFlushMs, options.onError);
+  // PostgreSQL's triggers announce the activity flush's new times; on the embedded database, this process does.
+  if (announce) activity.onWritten = (payload) => announce(READ_CACHE_CHANNEL, payload);
   return {
     readCache,
+    announce,
     db: database.prisma,
     events: { ...defaultEventSettings, ...options.events, hub },
     authenticator,
-    activity: new ActivityRecorder(database.prisma, options.activityFlushMs, options.onError).start(),
+    activity: activity.start(),
     rateLimiter: createRateLimiter(options),
     pool: database.pool,
     sql: database.sql,

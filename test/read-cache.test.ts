@@ -11,9 +11,10 @@ import { createTestApp, httpClient, type TestApp } from './helpers.js';
 
 /**
  * Customers, their settings and key lists are read from a per-process cache that the change feed
- * keeps exact (src/customers/read-cache.ts). On PostgreSQL: steady-state reads send no SQL; a write
- * here is seen at once, a write anywhere else within a second; with the feed down every read goes
- * to the database. On the embedded database (no feed) the cache is bypassed.
+ * keeps exact (src/customers/read-cache.ts). On both databases: steady-state reads send no SQL, a
+ * write here is seen at once, a deleted customer is gone at once, the LRU bound holds. On
+ * PostgreSQL: a write anywhere else is seen within a second; with the feed down every read goes to
+ * the database. On the embedded database the feed is this process's own writes (db/local-feed.ts).
  */
 const onPostgres = Boolean(process.env.TEST_DATABASE_URL);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -129,29 +130,100 @@ describe('reads through the service', () => {
     if (onPostgres) {
       admin = new pg.Client({ connectionString: (t.database as Database & { url: string }).url });
       await admin.connect();
-      expect(await until(() => t.services.readCache.stats().serving, 5000)).toBe(true);
     }
+    expect(await until(() => t.services.readCache.stats().serving, 5000)).toBe(true);
   });
   afterAll(async () => {
     await admin?.end();
     await t.close();
   });
 
-  it(onPostgres ? 'repeated reads of a customer, its settings and keys send no SQL after the first' : 'every read goes to the embedded database (no feed, no cache)', async () => {
+  it('repeated reads of a customer, its settings and keys send no SQL after the first', async () => {
     await readSelf();
     t.queries.length = 0;
     const first = await readSelf();
     expect(first.gql.name).toBe('Cache Corp');
     const before = t.services.readCache.stats();
     for (let i = 0; i < 5; i++) expect(await readSelf()).toEqual(first);
-    if (onPostgres) {
+    expect(t.queries).toEqual([]);
+    expect(t.services.readCache.stats().hits).toBeGreaterThan(before.hits);
+    const metrics = await (await t.http('GET', '/metrics')).text();
+    expect(metrics).toMatch(/read_cache_lookups_total\{result="hit"\} [1-9]/);
+    expect(metrics).toMatch(/read_cache_customers [1-9]/);
+  });
+
+  it('a deleted customer is gone at once, by every identifier, with its keys refused', async () => {
+    const doomed = await t.customer();
+    const byName = `/customers/${encodeURIComponent(doomed.name)}`;
+    for (const path of [`/customers/${doomed.uuid}`, `/customers/${doomed.id}`, byName]) {
+      expect((await t.http('GET', path, { key: t.systemKey })).status).toBe(200);
+    }
+    expect((await t.http('GET', '/customers/self', { key: doomed.key })).status).toBe(200);
+    t.queries.length = 0;
+    expect((await t.http('GET', byName, { key: t.systemKey })).status).toBe(200);
+    expect(t.queries).toEqual([]); // held
+    expect((await t.http('DELETE', `/customers/${doomed.uuid}`, { key: t.systemKey })).status).toBe(204);
+    for (const path of [`/customers/${doomed.uuid}`, `/customers/${doomed.id}`, byName]) {
+      expect((await t.http('GET', path, { key: t.systemKey })).status).toBe(404);
+    }
+    const gql = await t.gql(t.systemKey, `{ customer(id: "${doomed.uuid}") { name } }`);
+    expect(gql.data?.customer ?? null).toBeNull();
+    expect((await t.http('GET', '/customers/self', { key: doomed.key })).status).toBe(401);
+  });
+
+  it('holds at most READ_CACHE_SIZE customers', async () => {
+    const small = createServices(t.database, { authCacheTtlMs: 0, activityFlushMs: 60_000, readCacheSize: 2 });
+    const queries: string[] = [];
+    t.database.onStatement((text) => queries.push(text));
+    try {
+      const http = httpClient(createApp(small, createLogger('silent'), { CORS_ORIGINS: [], GRAPHQL_INTROSPECTION: true, METRICS: false }));
+      expect(await until(() => small.readCache.stats().serving, 5000)).toBe(true);
+      const names = [];
+      for (let i = 0; i < 3; i++) names.push((await t.customer()).name);
+      const read = async (name: string) => {
+        queries.length = 0;
+        const res = await http('GET', `/customers/${encodeURIComponent(name)}`, { key: t.systemKey });
+        expect(res.status).toBe(200);
+        return queries.filter((q) => /FROM customers/.test(q)).length;
+      };
+      for (const name of names) expect(await read(name)).toBe(1);
+      expect(small.readCache.stats().size).toBe(2);
+      expect(await read(names[2]!)).toBe(0);
+      expect(await read(names[1]!)).toBe(0);
+      expect(await read(names[0]!)).toBe(1); // the least recently used was dropped
+      expect(small.readCache.stats().size).toBe(2);
+    } finally {
+      await small.activity.stop();
+    }
+  });
+
+  it.skipIf(onPostgres)(
+    'on the embedded database, the activity flush moves lastActivity and lastUsedAt in the cache: read with no SQL',
+    async () => {
+      await readSelf();
+      await t.http('GET', '/customers/self', { key: acme.key }); // noted for the flush
+      await t.services.activity.flush();
+      t.queries.length = 0;
+      const res = await t.gql(acme.key, '{ customer(id: "self") { lastActivity apiKeys { keyId lastUsedAt } } }');
       expect(t.queries).toEqual([]);
-      expect(t.services.readCache.stats().hits).toBeGreaterThan(before.hits);
-      const metrics = await (await t.http('GET', '/metrics')).text();
-      expect(metrics).toMatch(/read_cache_lookups_total\{result="hit"\} [1-9]/);
-    } else {
-      expect(t.queries.length).toBeGreaterThanOrEqual(6 * 4);
-      expect(t.services.readCache.stats()).toMatchObject({ size: 0, serving: false, hits: 0 });
+      const { lastActivity } = (await t.database.prisma.customer.findUniqueOrThrow({ where: { id: acme.id } })) as { lastActivity: Date };
+      expect(res.data.customer.lastActivity).toBe(lastActivity.toISOString());
+      const key = res.data.customer.apiKeys.find((k: { keyId: string }) => k.keyId === acme.keyId);
+      expect(key.lastUsedAt).not.toBeNull();
+    },
+  );
+
+  it('a second set of services on the same database (another process, as far as it knows) sees this one\'s writes', async () => {
+    const other = createServices(t.database, { authCacheTtlMs: 60_000, activityFlushMs: 60_000 });
+    try {
+      const http = httpClient(createApp(other, createLogger('silent'), { CORS_ORIGINS: [], GRAPHQL_INTROSPECTION: true, METRICS: false }));
+      expect(await until(() => other.readCache.stats().serving, 5000)).toBe(true);
+      const limit = async () => ((await (await http('GET', '/customers/self/settings', { key: acme.key })).json()) as any)['concurrency-limit'];
+      await limit();
+      expect((await t.http('PUT', '/customers/self/settings/concurrency-limit', { key: acme.key, body: { value: 17 } })).status).toBe(200);
+      expect(await until(async () => (await limit()) === 17, 1000)).toBe(true);
+    } finally {
+      await other.activity.stop();
     }
   });
 
@@ -293,32 +365,6 @@ describe('reads through the service', () => {
       expect((await pending)?.profile).toEqual({}); // that request read before the change
       const read = (await (await t.http('GET', '/customers/self', { key: fresh.key })).json()) as any;
       expect(read.profile).toEqual({ raced: true });
-    });
-
-    it('holds at most READ_CACHE_SIZE customers', async () => {
-      const small = createServices(t.database, { authCacheTtlMs: 0, activityFlushMs: 60_000, readCacheSize: 2 });
-      const queries: string[] = [];
-      t.database.onStatement((text) => queries.push(text));
-      try {
-        const http = httpClient(createApp(small, createLogger('silent'), { CORS_ORIGINS: [], GRAPHQL_INTROSPECTION: true, METRICS: false }));
-        expect(await until(() => small.readCache.stats().serving, 5000)).toBe(true);
-        const names = [];
-        for (let i = 0; i < 3; i++) names.push((await t.customer()).name);
-        const read = async (name: string) => {
-          queries.length = 0;
-          const res = await http('GET', `/customers/${encodeURIComponent(name)}`, { key: t.systemKey });
-          expect(res.status).toBe(200);
-          return queries.filter((q) => /FROM customers/.test(q)).length;
-        };
-        for (const name of names) expect(await read(name)).toBe(1);
-        expect(small.readCache.stats().size).toBe(2);
-        expect(await read(names[2]!)).toBe(0);
-        expect(await read(names[1]!)).toBe(0);
-        expect(await read(names[0]!)).toBe(1); // the least recently used was dropped
-        expect(small.readCache.stats().size).toBe(2);
-      } finally {
-        await small.activity.stop();
-      }
     });
 
     it("the activity flush updates a key's lastUsedAt in place: the key list is read with no SQL and shows it", async () => {

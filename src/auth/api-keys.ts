@@ -49,7 +49,6 @@ export async function createApiKey(ctx: RequestContext, identifier: string, inpu
     },
     { touch: false },
   );
-  ctx.loaders.apiKeys.clear(customer.id);
   return created;
 }
 
@@ -115,8 +114,6 @@ export async function updateApiKey(ctx: RequestContext, identifier: string, ref:
     },
     { touch: false },
   );
-  if (data.active !== undefined) ctx.authenticator.invalidateKey(key.id);
-  ctx.loaders.apiKeys.clear(key.customerId!);
   return updated;
 }
 
@@ -126,23 +123,18 @@ export async function updateApiKey(ctx: RequestContext, identifier: string, ref:
  */
 export async function deleteApiKey(ctx: RequestContext, identifier: string, ref: string): Promise<ApiKey> {
   const key = await resolveApiKey(ctx, identifier, ref);
-  try {
-    await writeCustomer(
-      ctx,
-      key.customerId!,
-      async (tx, customer, emit) => {
-        // Only a live key is deleted: two concurrent deletes of one key answer one 404.
-        const deletedAt = new Date();
-        const { count } = await tx.apiKey.updateMany({ where: { id: key.id, deletedAt: null }, data: { deletedAt } });
-        if (count === 0) throw notFound(`The customer has no API key "${ref}"`);
-        emit({ customer, type: 'apikey.deleted', subject: key.keyId, changes: { deletedAt: { from: null, to: deletedAt } } });
-      },
-      { touch: false },
-    );
-  } finally {
-    ctx.authenticator.invalidateKey(key.id);
-    ctx.loaders.apiKeys.clear(key.customerId!);
-  }
+  await writeCustomer(
+    ctx,
+    key.customerId!,
+    async (tx, customer, emit) => {
+      // Only a live key is deleted: two concurrent deletes of one key answer one 404.
+      const deletedAt = new Date();
+      const { count } = await tx.apiKey.updateMany({ where: { id: key.id, deletedAt: null }, data: { deletedAt } });
+      if (count === 0) throw notFound(`The customer has no API key "${ref}"`);
+      emit({ customer, type: 'apikey.deleted', subject: key.keyId, changes: { deletedAt: { from: null, to: deletedAt } } });
+    },
+    { touch: false },
+  );
   return key;
 }
 

@@ -4,19 +4,30 @@ import { hashSecret, parseBearer } from './keys.js';
 import type { Principal } from './principal.js';
 
 interface CacheEntry {
-  /** undefined: the key is unknown or revoked. */
+  /** undefined: the key is unknown, suspended or deleted, or its customer is deleted. */
   principal?: Principal;
   customerActive: boolean;
   expires: number;
+  /**
+   * The key row and customer the secret named, refused or not, so that a change to either drops
+   * the entry: a suspended key's refusal is forgotten when it is resumed, like an acceptance when
+   * it is suspended. Absent only for a secret that names no key at all.
+   */
+  apiKeyId?: number;
+  keyId?: string;
+  customerId?: number | null;
 }
 
 /**
  * Verifies bearer secrets. A verified (or refused) secret is remembered, keyed by its hash, so a
- * steady stream of requests costs no authentication query. Changes made through this process call
- * `invalidate*` and take effect at once. Changes made elsewhere reach the cache in one of two ways:
- * while a change feed is up (PostgreSQL LISTEN/NOTIFY, fed by triggers on the keys and customers
- * tables), each change empties the cache at once and entries live `listeningTtlMs`; without it,
- * entries live only `ttlMs`, which bounds how late a change made elsewhere is seen.
+ * steady stream of requests costs no authentication query. A change made through this process is
+ * applied when its transaction ends (events/after-write.ts calls `invalidateKey` / `invalidate`),
+ * before the write answers, so this process's next request sees it, accepted or refused. Changes
+ * made elsewhere reach the cache in one of two ways: while a change feed is up (PostgreSQL
+ * LISTEN/NOTIFY fed by triggers on the keys and customers tables; on the embedded database, whose
+ * only writer is this process, its own announcements), each change drops entries at once and
+ * entries live `listeningTtlMs`; without it, entries live only `ttlMs`, which bounds how late a
+ * change made by another process is seen.
  */
 export class Authenticator {
   private readonly cache = new Map<string, CacheEntry>();
@@ -42,6 +53,17 @@ export class Authenticator {
     this.invalidate();
   }
 
+  /**
+   * A notification on the feed: `key:<keyId>` or `customer:<id>` (this process's own announcements
+   * on the embedded database) drop what they name; anything else (PostgreSQL's triggers name only
+   * the table) drops everything.
+   */
+  notified(payload: string | undefined): void {
+    if (payload?.startsWith('key:')) return this.invalidateKey(payload.slice(4));
+    const customerId = payload?.startsWith('customer:') ? Number(payload.slice(9)) : NaN;
+    this.invalidate(Number.isInteger(customerId) ? customerId : undefined);
+  }
+
   async authenticate(authorization: string | null | undefined): Promise<Principal> {
     const secret = parseBearer(authorization);
     if (!secret) throw unauthenticated();
@@ -61,27 +83,36 @@ export class Authenticator {
     return entry.principal;
   }
 
-  /** Forget everything cached for keys of this customer (or all keys when omitted). */
+  /** Forget everything cached for keys of this customer (or all keys when omitted), accepted or refused. */
   invalidate(customerId?: number): void {
-    this.generation++;
+    this.forget();
     if (customerId === undefined) return this.cache.clear();
-    for (const [hash, entry] of this.cache) {
-      if (entry.principal?.type === 'customer' && entry.principal.customerId === customerId) this.cache.delete(hash);
-    }
+    for (const [hash, entry] of this.cache) if (entry.customerId === customerId) this.cache.delete(hash);
   }
 
-  invalidateKey(apiKeyId: number): void {
+  /** Forget what is cached for one key (its numeric id or its public keyId), accepted or refused. */
+  invalidateKey(key: number | string): void {
+    this.forget();
+    for (const [hash, entry] of this.cache) if (entry.apiKeyId === key || entry.keyId === key) this.cache.delete(hash);
+  }
+
+  /**
+   * A lookup in flight may have read the rows before the change: it is not cached (the generation
+   * moved), and no later request joins it, so the next request reads afresh.
+   */
+  private forget(): void {
     this.generation++;
-    for (const [hash, entry] of this.cache) {
-      if (entry.principal?.apiKeyId === apiKeyId) this.cache.delete(hash);
-    }
+    this.inflight.clear();
   }
 
   private load(hash: string): Promise<CacheEntry> {
     // Concurrent requests with the same key share one query.
     let pending = this.inflight.get(hash);
     if (!pending) {
-      pending = this.query(hash).finally(() => this.inflight.delete(hash));
+      const query: Promise<CacheEntry> = this.query(hash).finally(() => {
+        if (this.inflight.get(hash) === query) this.inflight.delete(hash);
+      });
+      pending = query;
       this.inflight.set(hash, pending);
     }
     return pending;
@@ -90,6 +121,8 @@ export class Authenticator {
   private async query(hash: string): Promise<CacheEntry> {
     const generation = this.generation;
     const ttl = this.listening ? this.listeningTtlMs : this.ttlMs;
+    // Deleted keys and keys of deleted customers are read too (and refused), so that the refusal is
+    // remembered with the ids a later change would name.
     const [key] = await this.sql<{
       id: number;
       keyId: string;
@@ -97,24 +130,27 @@ export class Authenticator {
       active: boolean;
       customerId: number | null;
       customerActive: boolean | null;
+      gone: boolean;
     }>(
       `SELECT k.id, k.key_id AS "keyId", k.type::text AS type, k.active, k.customer_id AS "customerId",
-              c.active AS "customerActive"
+              c.active AS "customerActive", (k.deleted_at IS NOT NULL OR c.deleted_at IS NOT NULL) AS gone
        FROM api_keys k LEFT JOIN customers c ON c.id = k.customer_id
-       WHERE k.secret_hash = $1 AND k.deleted_at IS NULL AND c.deleted_at IS NULL`,
+       WHERE k.secret_hash = $1`,
       [hash],
     );
     const expires = Date.now() + ttl;
+    const ids = key && { apiKeyId: key.id, keyId: key.keyId, customerId: key.customerId };
     let entry: CacheEntry;
-    if (!key || !key.active) {
-      entry = { customerActive: true, expires };
+    if (!key || !key.active || key.gone) {
+      entry = { customerActive: true, expires, ...ids };
     } else if (key.type === 'system') {
-      entry = { principal: { type: 'system', apiKeyId: key.id, keyId: key.keyId }, customerActive: true, expires };
+      entry = { principal: { type: 'system', apiKeyId: key.id, keyId: key.keyId }, customerActive: true, expires, ...ids };
     } else {
       entry = {
         principal: { type: 'customer', apiKeyId: key.id, keyId: key.keyId, customerId: key.customerId! },
         customerActive: key.customerActive ?? false,
         expires,
+        ...ids,
       };
     }
     if (ttl > 0 && generation === this.generation) {

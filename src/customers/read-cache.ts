@@ -31,17 +31,20 @@ export interface ReadCacheStats {
  *
  * It stays exact by these rules:
  * - A write through this process drops the customers it touched when its transaction ends
- *   (events/record.ts `transact`, customers/service.ts `writeCustomer`), so the next read sees it.
- * - A write by anyone (another process, the CLI, plain SQL) is announced by triggers on
- *   `customers`, `settings` and `api_keys` with a NOTIFY on `gateway_cache` at commit; the
+ *   (events/record.ts `transact` → events/after-write.ts), so the next read sees it.
+ * - On PostgreSQL, a write by anyone (another process, the CLI, plain SQL) is announced by triggers
+ *   on `customers`, `settings` and `api_keys` with a NOTIFY on `gateway_cache` at commit; the
  *   process's LISTEN connection hears it within milliseconds and drops the customer (or its key
  *   list; a `last_activity`-only change updates the cached row in place).
+ * - On the embedded database, nothing but this process can write (a pid file guards the data
+ *   directory, db/embedded.ts), and every write of this process passes through `transact` (the
+ *   activity flush announces its new times itself): its own announcements (db/local-feed.ts) are
+ *   the whole feed, up from the start.
  * - Every drop moves a generation counter; a miss stores what it read only if the counter has not
  *   moved since its statement was sent, so a read that raced a write never stores the old row.
  * - While the change feed is down (LISTEN connection lost, or never up), notifications may be
  *   missed: the cache is emptied and bypassed (no hits, no fills) until the feed is up again, and it
- *   starts empty then. The embedded database has no feed (PGlite's in-process `listen` does not hear
- *   NOTIFYs raised by statements arriving over its socket), so there the cache is always bypassed.
+ *   starts empty then (PostgreSQL only: the embedded database's feed never goes down).
  * - Nothing negative is cached: an identifier that names no customer asks the database each time,
  *   so a customer created anywhere is found at once.
  * - At most `maxEntries` customers are held, least recently used dropped first; 0 disables the cache.
@@ -59,6 +62,8 @@ export class ReadCache {
   constructor(
     readonly maxEntries: number,
     private readonly sql?: Sql,
+    /** The embedded database's `sync`: has every listener start afresh (services.ts). */
+    private readonly resync?: () => void,
   ) {}
 
   /** True when lookups may answer and fills may store. */
@@ -158,9 +163,11 @@ export class ReadCache {
    * Resolves once this process has applied every notification sent before the call (a marker sent
    * through the database comes back on the same connection after them). For tests and tools that
    * write with plain SQL and then read through the service. Resolves at once when the cache is
-   * bypassed (there is nothing to catch up with).
+   * bypassed (there is nothing to catch up with). On the embedded database plain SQL announces
+   * nothing, so every cache on it (and every key cache) is emptied instead.
    */
   async sync(timeoutMs = 5000): Promise<void> {
+    if (this.resync) return this.resync();
     if (!this.serving || !this.sql) return;
     const nonce = randomUUID();
     const heard = new Promise<void>((resolve, reject) => {
@@ -207,7 +214,9 @@ export class ReadCache {
       const [, id, ms] = payload.split(':');
       this.generation++;
       const entry = this.byId.get(Number(id));
-      if (entry) entry.customer = deepFreeze({ ...entry.customer, lastActivity: new Date(Number(ms)) });
+      // The column never moves backwards (the flush writes GREATEST(stored, new)): nor does the copy.
+      const at = Math.max(Number(ms), entry?.customer.lastActivity?.getTime() ?? 0);
+      if (entry) entry.customer = deepFreeze({ ...entry.customer, lastActivity: new Date(at) });
       return;
     }
     if (payload.startsWith('u:')) {

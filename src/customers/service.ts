@@ -241,7 +241,6 @@ export async function updateCustomer(
     return updated;
   });
   ctx.loaders.primeCustomer(row);
-  if (data.active !== undefined) ctx.authenticator.invalidate(customer.id);
   return row;
 }
 
@@ -257,8 +256,9 @@ export async function mergeCustomerProfile(ctx: RequestContext, identifier: stri
 
 /**
  * Deletes a customer (operator only): from now on it is 404 to every read and its keys are refused
- * (401) in every process (the auth change feed carries `deleted_at`); its rows stay and its name
- * stays taken. Answers the customer as it was just before, and the time of the deletion.
+ * (401), at once in this process and within a second in every other (the auth change feed carries
+ * `deleted_at`); its rows stay and its name stays taken. Answers the customer as it was just
+ * before, and the time of the deletion.
  */
 export async function deleteCustomer(ctx: RequestContext, identifier: string): Promise<{ before: Customer; deleted: Customer }> {
   requireSystem(ctx, 'delete customers');
@@ -269,9 +269,8 @@ export async function deleteCustomer(ctx: RequestContext, identifier: string): P
     emit({ customer, type: 'customer.deleted', changes: { deletedAt: { from: null, to: row.deletedAt } } });
     return row;
   });
-  ctx.authenticator.invalidate(customer.id);
-  for (const key of [`id:${customer.id}`, `uuid:${customer.uuid}`, `name:${customer.name}`]) ctx.loaders.customer.clear(key).prime(key, null);
-  ctx.loaders.apiKeys.clear(customer.id);
+  // Later reads in this request find no customer (the caches and key cache were told by transact).
+  for (const key of [`id:${customer.id}`, `uuid:${customer.uuid}`, `name:${customer.name}`]) ctx.loaders.customer.prime(key, null);
   return { before, deleted };
 }
 
@@ -293,11 +292,10 @@ export function writeCustomer<T>(
 ): Promise<T> {
   let queues = writeQueues.get(ctx.db);
   if (!queues) writeQueues.set(ctx.db, (queues = new Map()));
+  // A write that emitted nothing may still have changed the row: the customer is named as touched,
+  // so this process reads it afresh all the same.
   const run = () =>
-    transact(ctx, async (tx, emit) => write(tx, await (options.touch ? touchCustomer : lockCustomer)(tx, customerId), emit)).finally(
-      // A write that emitted nothing may still have changed the row: this process reads it afresh.
-      () => ctx.readCache?.invalidate([customerId]),
-    );
+    transact(ctx, async (tx, emit) => write(tx, await (options.touch ? touchCustomer : lockCustomer)(tx, customerId), emit), [customerId]);
   const result = (queues.get(customerId) ?? Promise.resolve()).then(run, run);
   const tail = result.catch(() => {});
   queues.set(customerId, tail);

@@ -74,7 +74,6 @@ export async function setSetting(
     emit({ customer, type: 'setting.set', subject: valid.name, changes: { [valid.name]: { from: before?.value ?? null, to: setting.value } } });
     return { setting, customer: row };
   });
-  forget(ctx, customer);
   return written;
 }
 
@@ -100,7 +99,6 @@ export async function removeSetting(
     emit({ customer, type: 'setting.removed', subject: name, changes: { [name]: { from: removed.value, to: null } } });
     return { removed, customer: touched };
   });
-  forget(ctx, customer);
   return written;
 }
 
@@ -147,10 +145,4 @@ export async function setConcurrencyLimit(
 export async function removeConcurrencyLimit(ctx: RequestContext, identifier: string): Promise<{ limit: number; customer: Customer }> {
   const { removed, customer } = await removeSetting(ctx, identifier, CONCURRENCY_LIMIT, NO_CONCURRENCY_LIMIT);
   return { limit: removed.value as number, customer };
-}
-
-/** The row we hold is stale after a write: later reads in this request go to the database. */
-function forget(ctx: RequestContext, customer: Customer): void {
-  ctx.loaders.settings.clear(customer.id);
-  for (const key of [`id:${customer.id}`, `uuid:${customer.uuid}`, `name:${customer.name}`]) ctx.loaders.customer.clear(key);
 }

@@ -3,6 +3,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { startEmbeddedPostgres } from './embedded.js';
 import { Listener, type ListenHandlers } from './listen.js';
+import { LocalFeed } from './local-feed.js';
 import { applyMigrations } from './migrate.js';
 import { traceSqlClient } from '../telemetry.js';
 
@@ -25,10 +26,16 @@ export interface Database {
    */
   sql: Sql;
   /**
-   * LISTEN on a channel (real PostgreSQL only: the embedded database serves one process, which
-   * hears its own changes); undefined when not available. Stopped by `close`.
+   * Hears a change feed's channel. On PostgreSQL: LISTEN on a connection of its own (triggers
+   * NOTIFY at commit, whoever wrote), stopped by `close`. On the embedded database: the process's
+   * own announcements (`announce`), the only writes its guarded data directory can see.
    */
-  listen?(channel: string, handlers: ListenHandlers): void;
+  listen(channel: string, handlers: ListenHandlers): void;
+  /**
+   * Tells the listeners of a channel of a change this process made. The embedded database only
+   * (db/local-feed.ts); on PostgreSQL the triggers do it at commit, so this does nothing there.
+   */
+  announce(channel: string, payload: string): void;
   /** Calls `listener` with the text of every statement sent (tests count them). */
   onStatement(listener: (text: string) => void): void;
   close(): Promise<void>;
@@ -82,15 +89,16 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   // its own: through a transaction-mode pooler it would hear nothing (LISTEN_DATABASE_URL).
   let listener: Listener | undefined;
   const url = options.url ? (options.listenUrl ?? options.url) : undefined;
+  const local = url ? undefined : new LocalFeed();
   return {
     prisma,
     pool,
-    listen: url
-      ? (channel, handlers) => {
-          if (listener) listener.add(channel, handlers);
-          else listener = new Listener(url).add(channel, handlers).start();
-        }
-      : undefined,
+    listen: (channel, handlers) => {
+      if (local) local.add(channel, handlers);
+      else if (listener) listener.add(channel, handlers);
+      else listener = new Listener(url!).add(channel, handlers).start();
+    },
+    announce: (channel, payload) => local?.notify(channel, payload),
     kind: embedded ? 'embedded' : 'postgres',
     statements: () => statements,
     async sql<Row extends pg.QueryResultRow>(text: string, values: unknown[]) {

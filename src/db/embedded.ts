@@ -43,24 +43,37 @@ export async function startEmbeddedPostgres(dataDir?: string): Promise<EmbeddedP
 }
 
 /**
- * Two processes writing one PGlite folder would corrupt it, so a pid file guards the folder. A pid
- * file left by a process that is gone is taken over.
+ * Two processes writing one PGlite folder would corrupt it, and the service's read cache relies on
+ * being the folder's only writer (customers/read-cache.ts), so a pid file guards the folder: the
+ * service and the operator CLI both take it, and a second one is refused while the first runs. A
+ * pid file whose process is gone (a crash, a kill -9) is stale and taken over. The file is made
+ * with O_EXCL, so of two processes starting at once exactly one gets it.
  */
-function lockDataDir(dir: string): () => void {
+export function lockDataDir(dir: string): () => void {
   const lockFile = join(dir, 'gateway.pid');
-  try {
-    const holder = Number(readFileSync(lockFile, 'utf8'));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw error;
+    }
+    const holder = Number(readFileSync(lockFile, 'utf8').trim());
     if (holder && holder !== process.pid && isAlive(holder)) {
       throw new Error(
         `The embedded database in ${dir} is in use by process ${holder}, and it serves one process at a time. ` +
           'Stop that process first, or set DATABASE_URL to run several processes on one PostgreSQL.',
       );
     }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    // Stale (or our own, left by an earlier open in this process): remove it and take it.
+    rmSync(lockFile, { force: true });
   }
-  writeFileSync(lockFile, String(process.pid));
-  return () => rmSync(lockFile, { force: true });
+  return () => {
+    // Only our own: never remove a file another process wrote after taking a stale lock over.
+    try {
+      if (Number(readFileSync(lockFile, 'utf8').trim()) === process.pid) rmSync(lockFile, { force: true });
+    } catch {}
+  };
 }
 
 function isAlive(pid: number): boolean {

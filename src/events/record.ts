@@ -1,5 +1,6 @@
 import type { Prisma } from '../generated/prisma/client.js';
 import type { RequestContext } from '../request-context.js';
+import { afterWrite } from './after-write.js';
 
 /** The kinds of change (contract 4c). */
 export type EventType =
@@ -39,35 +40,45 @@ const WRITE_TRANSACTION = { maxWait: 5_000, timeout: 15_000 };
  * it emits are inserted in that same transaction, just before it commits, so there is no change
  * without its event and no event without its change (a refused or rolled-back write leaves none).
  * The inserts hold a transaction-scoped advisory lock until commit, so event ids become visible in
- * the order they were given and a reader that resumes after id n misses nothing. After the commit,
- * this process's streams are told at once (other processes hear the NOTIFY the insert sends).
+ * the order they were given and a reader that resumes after id n misses nothing. When it ends,
+ * afterWrite applies what the write leaves behind in this process (caches, key cache, streams);
+ * other processes hear the NOTIFYs its statements send.
  */
-export async function transact<T>(ctx: RequestContext, work: (tx: Prisma.TransactionClient, emit: Emit) => Promise<T>): Promise<T> {
+export async function transact<T>(
+  ctx: RequestContext,
+  work: (tx: Prisma.TransactionClient, emit: Emit) => Promise<T>,
+  /** Customers the work changes even if it emits nothing (writeCustomer's). */
+  touched: number[] = [],
+): Promise<T> {
   const drafts: EventDraft[] = [];
-  // Whether it commits or not, the customers it touched are read afresh (customers/read-cache.ts).
-  const forget = () => ctx.readCache?.invalidate(new Set(drafts.map((d) => d.customer.id)));
-  const result = await ctx.db.$transaction(async (tx) => {
-    const value = await work(tx, (event) => void drafts.push(event));
-    const real = drafts.filter((d) => Object.keys(d.changes).length > 0 || d.type !== 'customer.updated');
-    if (real.length > 0) {
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${EVENT_ORDER_LOCK})`;
-      await tx.event.createMany({
-        data: real.map((d) => ({
-          customerId: d.customer.id,
-          customerUuid: d.customer.uuid,
-          type: d.type,
-          subject: d.subject ?? null,
-          actorKeyId: ctx.actor.keyId,
-          actorKind: ctx.actor.kind,
-          requestId: ctx.requestId?.slice(0, 128) ?? null,
-          changes: d.changes as Prisma.InputJsonObject,
-        })),
-      });
-    }
-    return value;
-  }, WRITE_TRANSACTION).finally(forget);
-  if (drafts.length > 0) ctx.eventHub?.committed(new Set(drafts.map((d) => d.customer.id)));
-  return result;
+  let committed = false;
+  try {
+    const result = await ctx.db.$transaction(async (tx) => {
+      const value = await work(tx, (event) => void drafts.push(event));
+      const real = drafts.filter((d) => Object.keys(d.changes).length > 0 || d.type !== 'customer.updated');
+      if (real.length > 0) {
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(${EVENT_ORDER_LOCK})`;
+        await tx.event.createMany({
+          data: real.map((d) => ({
+            customerId: d.customer.id,
+            customerUuid: d.customer.uuid,
+            type: d.type,
+            subject: d.subject ?? null,
+            actorKeyId: ctx.actor.keyId,
+            actorKind: ctx.actor.kind,
+            requestId: ctx.requestId?.slice(0, 128) ?? null,
+            changes: d.changes as Prisma.InputJsonObject,
+          })),
+        });
+      }
+      return value;
+    }, WRITE_TRANSACTION);
+    committed = true;
+    return result;
+  } finally {
+    // Committed or not, before the write answers: caches, key cache, streams (events/after-write.ts).
+    afterWrite(ctx, touched, drafts, committed);
+  }
 }
 
 /** The fields of `to` that differ from `from` (compared as JSON), as from/to pairs. */
