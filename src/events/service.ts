@@ -35,7 +35,7 @@ export function resumePoint(lastEventId: string | null | undefined, after: numbe
 }
 
 /** The customer whose events `scope` names (undefined: everyone's), once the caller may read them. */
-export async function customerIdOf(ctx: RequestContext, scope: EventScope): Promise<{ id: number; uuid: string } | undefined> {
+export async function streamCustomer(ctx: RequestContext, scope: EventScope): Promise<{ id: number; uuid: string } | undefined> {
   if (scope === 'all') {
     requireSystem(ctx, 'read every customer\'s events');
     return undefined;
@@ -47,7 +47,7 @@ export async function customerIdOf(ctx: RequestContext, scope: EventScope): Prom
 export async function listEvents(ctx: RequestContext, scope: EventScope, input: z.input<typeof eventsQuery>): Promise<EventRow[]> {
   const { after = 0, limit } = parseInput(eventsQuery, input);
   if (ctx.streamScope !== undefined) throw unauthenticated('A stream ticket opens a live stream (Accept: text/event-stream) only');
-  const customerId = (await customerIdOf(ctx, scope))?.id;
+  const customerId = (await streamCustomer(ctx, scope))?.id;
   await checkResumePoint(ctx.sql, after, ctx.events.retentionDays);
   return readEvents(ctx.sql, { customerId, after, limit });
 }
@@ -59,7 +59,7 @@ export async function listEvents(ctx: RequestContext, scope: EventScope, input: 
  * suspended or deleted (or a customer deleted) ends its streams too.
  */
 async function prepareStream(ctx: RequestContext, scope: EventScope, after: number) {
-  const customerId = (await customerIdOf(ctx, scope))?.id;
+  const customerId = (await streamCustomer(ctx, scope))?.id;
   // A stream ticket opens the one stream it was issued for.
   if (ctx.streamScope !== undefined && ctx.streamScope !== (customerId ?? null)) throw forbidden('The stream ticket was issued for another stream');
   await checkResumePoint(ctx.sql, after, ctx.events.retentionDays);

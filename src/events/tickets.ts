@@ -1,7 +1,7 @@
 import type { Sql } from '../db/database.js';
 import { generateTicket, hashSecret, TICKET_PATTERN } from '../auth/keys.js';
 import type { RequestContext } from '../request-context.js';
-import { customerIdOf, type EventScope } from './service.js';
+import { streamCustomer, type EventScope } from './service.js';
 
 /**
  * Stream tickets: how a browser's plain `EventSource`, which cannot send `Authorization`, opens a
@@ -24,7 +24,7 @@ export interface IssuedTicket {
 
 /** A ticket for the stream of `scope`, for the calling key (who may read that stream, as ever). */
 export async function issueTicket(ctx: RequestContext, scope: EventScope): Promise<IssuedTicket & { customerUuid?: string }> {
-  const customer = await customerIdOf(ctx, scope);
+  const customer = await streamCustomer(ctx, scope);
   const ticket = generateTicket();
   const { expiresAt } = await ctx.db.streamTicket.create({
     data: {
