@@ -46,7 +46,12 @@ if (!command || values.help) {
 }
 
 const config = loadConfig();
-const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: 2 });
+const database = await openDatabase({
+  url: config.DATABASE_URL,
+  dataDir: config.DATA_DIR,
+  poolSize: 2,
+  timeouts: { connectMs: config.DB_CONNECT_TIMEOUT_MS, queryMs: config.DB_QUERY_TIMEOUT_MS, feedMs: config.FEED_TIMEOUT_MS },
+});
 const services = createServices(database, { authCacheTtlMs: 0, activityFlushMs: 60_000 });
 // The operator acts with the powers of a system key; the services apply the same rules as the API.
 // Its changes are recorded as the CLI's (events name the actor kind `cli`).
