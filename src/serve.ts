@@ -13,6 +13,8 @@ import { describeError, type Logger } from './logger.js';
 
 /** How often, during shutdown, connections holding no request are looked at (and closed). */
 const DRAIN_ROUND_MS = 200;
+/** At shutdown, the pause between looks for connections the kernel completed but Node has not taken yet. */
+const ACCEPT_ROUND_MS = 20;
 
 // Any constant both processes agree on; not Prisma's migration lock, which start-up takes too.
 const BOOTSTRAP_LOCK = 72707370;
@@ -102,7 +104,9 @@ export async function serve(config: Config, logger: Logger, options: { bootstrap
   const inFlight = new Set<ServerResponse>();
   const busy = new Map<Socket, number>();
   const sockets = new Set<Socket>();
+  let accepted = 0;
   server.on('connection', (socket: Socket) => {
+    accepted++;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
@@ -162,10 +166,16 @@ export async function serve(config: Config, logger: Logger, options: { bootstrap
     // Stop accepting; end the event streams (each with a last `event: end`; clients resume from their
     // Last-Event-ID elsewhere); finish in-flight requests; then flush activity and close the database.
     stopPruning();
-    // Connections the kernel has accepted are taken first (one poll phase), then the port closes.
+    // Connections the kernel has completed are taken before the port closes (closing it resets
+    // those still in its accept queue): rounds with a poll phase each, until one brings none. A
+    // busy event loop (the embedded database runs in it) may need several.
+    for (let round = 0, known = -1; known !== accepted && round < 25; round++) {
+      known = accepted;
+      await sleep(ACCEPT_ROUND_MS);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     // net.Server's close, not http.Server's: that one also cuts every connection it thinks idle
     // at once, including one whose request has arrived but is not parsed yet.
-    await new Promise((resolve) => setImmediate(resolve));
     const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
     services.events.hub.close();
     for (const response of inFlight) if (!response.headersSent) response.setHeader('connection', 'close');
