@@ -10,6 +10,9 @@ export interface ListenHandlers {
   down(): void;
 }
 
+/** The LISTEN connection's application_name. */
+export const FEED_APPLICATION_NAME = 'gateway-feed';
+
 export interface ListenerOptions {
   /** Reconnection interval while the database is away. */
   retryMs?: number;
@@ -97,6 +100,8 @@ export class Listener {
     if (this.stopped) return;
     const client = new pg.Client({
       connectionString: this.url,
+      // Named, so an operator (or a test) can tell the feed's session in pg_stat_activity.
+      application_name: FEED_APPLICATION_NAME,
       connectionTimeoutMillis: this.connectMs,
       // LISTENs and heartbeats; an answer that never comes is the heartbeat's to notice.
       query_timeout: this.timeoutMs,
