@@ -65,6 +65,27 @@ export const defaultTimeouts: DatabaseTimeouts = { connectMs: 2000, queryMs: 200
 export const KEEPALIVE = { keepAlive: true, keepAliveInitialDelayMillis: 10_000 } as const;
 
 /**
+ * One statement without the request bounds, on a pooled connection: for bulk work that rightly runs
+ * longer than any request's statement (seeding the bench, test set-up), never for a request.
+ */
+export async function unboundedQuery<Row extends pg.QueryResultRow>(pool: pg.Pool, text: string, values: unknown[] = []): Promise<pg.QueryResult<Row>> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query('SET statement_timeout = 0');
+    // pg reads a query's own query_timeout before the pool's; 0 would mean "the pool's".
+    return await client.query<Row>({ text, values, query_timeout: 24 * 3_600_000 } as pg.QueryConfig);
+  } catch (error) {
+    broken = true;
+    throw error;
+  } finally {
+    // Back to the session's start-up value (DB_QUERY_TIMEOUT_MS) before the connection is reused.
+    await client.query('RESET statement_timeout').catch(() => (broken = true));
+    client.release(broken);
+  }
+}
+
+/**
  * One driver path for both databases: a pg Pool under Prisma's pg adapter. The embedded database is
  * served on a loopback socket so it is reached exactly like a real server.
  */
