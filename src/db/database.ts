@@ -117,8 +117,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     // Every wait is bounded (README, Deployment notes): a free connection, a new one, an answer.
     connectionTimeoutMillis: timeouts.connectMs,
     query_timeout: timeouts.queryMs,
-    // The server gives up first, with a clean error (57014) and its locks released, when the
-    // statement itself is slow; query_timeout covers an answer that never comes back at all.
+    // The server gives up too (57014), releasing its locks, when the statement itself is slow;
+    // query_timeout covers an answer that never comes back at all (a stalled link).
     // PGlite has one session for every connection, where a SET would outlive its connection.
     ...(embedded ? {} : { statement_timeout: timeouts.queryMs }),
     idleTimeoutMillis: 30_000,
