@@ -7,7 +7,7 @@ import { createApp } from './app.js';
 import { bootstrapSystemKey } from './auth/api-keys.js';
 import type { Config } from './config.js';
 import { createServices } from './services.js';
-import { openDatabase, type Database } from './db/database.js';
+import { KEEPALIVE, openDatabase, type Database } from './db/database.js';
 import { startPruning } from './events/retention.js';
 import { describeError, type Logger } from './logger.js';
 
@@ -42,7 +42,7 @@ export async function openOrExit(config: Config, logger: Logger): Promise<Databa
 export async function bootstrap(database: Database, config: Pick<Config, 'DATABASE_URL' | 'ADMIN_API_KEY'>): Promise<void> {
   // A connection of its own, so the key's writes (on the pool) never wait behind it. The embedded
   // database serves one process only: nothing to take turns with there.
-  const lock = config.DATABASE_URL ? new pg.Client({ connectionString: config.DATABASE_URL, connectionTimeoutMillis: 5000 }) : undefined;
+  const lock = config.DATABASE_URL ? new pg.Client({ connectionString: config.DATABASE_URL, connectionTimeoutMillis: 5000, ...KEEPALIVE }) : undefined;
   try {
     await lock?.connect();
     await lock?.query('SELECT pg_advisory_lock($1)', [BOOTSTRAP_LOCK]);
