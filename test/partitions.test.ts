@@ -325,10 +325,14 @@ describe.skipIf(Boolean(skipReason))('silent partitions under load on two proces
     const figures = expectBounded(window, 'Redis stalled');
     expect(figures.unavailable).toBe(0);
     // Each process pays the timeout with the requests in flight when the stall began, then with one
-    // probe a back-off; without the breaker every request would.
-    const slowed = window.filter((o) => o.ms >= REDIS_TIMEOUT_MS).length;
-    const allowed = 2 * (workers.length + 2 * Math.ceil(STALL_MS / REDIS_RETRY_MS));
+    // probe a back-off; without the breaker every request would. Requests as slow for other reasons
+    // (a loaded machine) in as long a window just before are added as noise.
+    const slow = (o: Outcome) => o.ms >= REDIS_TIMEOUT_MS;
+    const slowed = window.filter(slow).length;
+    const noise = between(from - STALL_MS, from).filter(slow).length;
+    const allowed = 2 * (workers.length + 2 * Math.ceil(STALL_MS / REDIS_RETRY_MS)) + noise;
     expect(slowed, `${slowed} of ${window.length} requests took ≥ ${REDIS_TIMEOUT_MS} ms`).toBeLessThanOrEqual(allowed);
+    expect(slowed, `${slowed} of ${window.length} requests took ≥ ${REDIS_TIMEOUT_MS} ms`).toBeLessThan(window.length / 2);
     expect(Math.max(...window.map((o) => o.ms))).toBeLessThan(REDIS_TIMEOUT_MS + SLACK_MS);
     expect(ready.every((r) => r.status === 200 && r.ms < 2000)).toBe(true);
     expect(sharedAfter).toBeLessThan(RECOVERY_MS);
