@@ -76,7 +76,7 @@ const envSchema = z.object({
   // One Redis command's timeout; after a failure, limits stay per process for REDIS_RETRY_MS
   // without touching Redis, then it is tried again.
   REDIS_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(250),
-  REDIS_RETRY_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
+  REDIS_RETRY_MS: z.coerce.number().int().min(100).max(600_000).default(1000),
   METRICS: z
     .enum(['on', 'off', 'true', 'false', '1', '0'])
     .default('on')

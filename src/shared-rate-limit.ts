@@ -72,7 +72,7 @@ export class SharedRateLimiter implements KeyRateLimiter {
 
   constructor(private readonly options: SharedRateLimiterOptions) {
     this.local = new RateLimiter(options.perSecond, options.burst);
-    this.retryMs = options.retryMs ?? 5000;
+    this.retryMs = options.retryMs ?? 1000;
     this.redis = new Redis(options.url, {
       // Fail at once rather than queue while disconnected: the fallback answers instead.
       enableOfflineQueue: false,

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configDefaults } from '../src/config.js';
 import { buildService, emptyDatabase, redisAnswers, startService, within, type Service } from './processes.js';
 import { sseReader } from './sse.js';
 import { TcpProxy } from './tcp-proxy.js';
@@ -25,12 +26,17 @@ const redisUp = await redisAnswers(6379);
 const skipReason = !base ? 'TEST_DATABASE_URL is not set (two processes need a real PostgreSQL)' : !redisUp ? 'no Redis answers at 127.0.0.1:6379' : undefined;
 if (skipReason) console.warn(`partitions.test.ts skipped: ${skipReason}`);
 
-const CONNECT_MS = 1000;
-const QUERY_MS = 1000;
-const FEED_MS = 1000;
-const AUTH_TTL_MS = 1000;
-const REDIS_TIMEOUT_MS = 250;
-const REDIS_RETRY_MS = 1000;
+/**
+ * PARTITIONS_AT_DEFAULTS=1 runs the issue's own check instead: the default bounds (config.ts) and
+ * 20 s stalls of every link (about 90 s more).
+ */
+const atDefaults = process.env.PARTITIONS_AT_DEFAULTS === '1';
+const CONNECT_MS = atDefaults ? configDefaults.DB_CONNECT_TIMEOUT_MS : 1000;
+const QUERY_MS = atDefaults ? configDefaults.DB_QUERY_TIMEOUT_MS : 1000;
+const FEED_MS = atDefaults ? configDefaults.FEED_TIMEOUT_MS : 1000;
+const AUTH_TTL_MS = atDefaults ? configDefaults.AUTH_CACHE_TTL_MS : 1000;
+const REDIS_TIMEOUT_MS = configDefaults.REDIS_TIMEOUT_MS;
+const REDIS_RETRY_MS = configDefaults.REDIS_RETRY_MS;
 /** The stated bound on any request while the database does not answer (README). */
 const REQUEST_BOUND_MS = CONNECT_MS + 2 * QUERY_MS;
 /** How late a change made through another process may be seen while the feed is silent. */
@@ -41,8 +47,8 @@ const FEED_BOUND_MS = Math.max(FEED_MS, AUTH_TTL_MS);
  */
 const SLACK_MS = 1000;
 /** Stalls last several times the bound they test: the request bound for the database, the feed's and Redis's for theirs. */
-const DB_STALL_MS = 3 * REQUEST_BOUND_MS;
-const STALL_MS = 6 * Math.max(FEED_BOUND_MS, REDIS_RETRY_MS);
+const DB_STALL_MS = atDefaults ? 20_000 : 3 * REQUEST_BOUND_MS;
+const STALL_MS = atDefaults ? 20_000 : 6 * Math.max(FEED_BOUND_MS, REDIS_RETRY_MS);
 const RECOVERY_MS = 2000;
 /** How often a stream polls the event log while its process's feed is down (events/hub.ts). */
 const POLL_MS = 1000;
