@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { generateKeyId, generateSecret, hashSecret } from '../src/auth/keys.js';
+import { unboundedQuery } from '../src/db/database.js';
 
 export interface Seeded {
   systemKey: string;
@@ -10,10 +11,12 @@ export interface Seeded {
 
 /**
  * Realistic data: 10,000 customers with profiles, the concurrency limit set on 80% of them, and a
- * few hundred customer keys (plus one system key). Set-based SQL, so seeding takes seconds.
+ * few hundred customer keys (plus one system key). Set-based SQL, so seeding takes seconds: longer
+ * than a request's statement may run, so without that bound (unboundedQuery).
  */
 export async function seed(pool: pg.Pool, counts = { customers: 10_000, keys: 300 }): Promise<Seeded> {
-  await pool.query(
+  await unboundedQuery(
+    pool,
     `INSERT INTO customers (uuid, name, profile, billing_plan)
      SELECT gen_random_uuid(), 'bench-customer-' || i,
             jsonb_build_object('contact-name', 'Contact ' || i, 'contact-email', 'c' || i || '@example.com'),
@@ -21,7 +24,8 @@ export async function seed(pool: pg.Pool, counts = { customers: 10_000, keys: 30
      FROM generate_series(1, $1::int) AS i`,
     [counts.customers],
   );
-  await pool.query(
+  await unboundedQuery(
+    pool,
     `INSERT INTO settings (customer_id, name, value)
      SELECT id, 'concurrency-limit', to_jsonb(id % 100 + 1) FROM customers WHERE id % 5 <> 0`,
   );
@@ -35,7 +39,8 @@ export async function seed(pool: pg.Pool, counts = { customers: 10_000, keys: 30
     ...customerKeys.map((k) => [generateKeyId(), 'bench', 'customer', hashSecret(k.secret), k.customerId]),
     [generateKeyId(), 'bench-system', 'system', hashSecret(systemKey), null],
   ];
-  await pool.query(
+  await unboundedQuery(
+    pool,
     `INSERT INTO api_keys (key_id, name, type, secret_hash, customer_id)
      SELECT * FROM unnest($1::text[], $2::text[], $3::"ApiKeyType"[], $4::text[], $5::int[])`,
     [0, 1, 2, 3, 4].map((col) => rows.map((r) => r[col])),

@@ -64,6 +64,21 @@ const envSchema = z.object({
   // Customers (with settings and key lists) held in memory per process; 0 disables the read cache.
   READ_CACHE_SIZE: z.coerce.number().int().min(0).max(10_000_000).default(10_000),
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+  // Bounds on every wait for the database (README, Deployment notes): for a pooled connection (or a
+  // new one) and for one statement's answer (the client gives up; the server's statement_timeout
+  // is the same). A request that cannot get an answer fails with 503 within
+  // DB_CONNECT_TIMEOUT_MS + 2 × DB_QUERY_TIMEOUT_MS (a write's statement, then its rollback).
+  DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
+  DB_QUERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(2000),
+  // The change feed's staleness bound: its LISTEN connection round-trips a heartbeat every quarter
+  // of it and counts as down (caches bypassed, key trust AUTH_CACHE_TTL_MS) once silent for three.
+  FEED_TIMEOUT_MS: z.coerce.number().int().min(200).max(600_000).default(2000),
+  // How long GET /ready waits for the database before answering 503.
+  READY_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  // One Redis command's timeout; after a failure, limits stay per process for REDIS_RETRY_MS
+  // without touching Redis, then it is tried again.
+  REDIS_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(250),
+  REDIS_RETRY_MS: z.coerce.number().int().min(100).max(600_000).default(1000),
   METRICS: z
     .enum(['on', 'off', 'true', 'false', '1', '0'])
     .default('on')

@@ -1,14 +1,21 @@
 import cluster from 'node:cluster';
 import pg from 'pg';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import net, { type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createApp } from './app.js';
 import { bootstrapSystemKey } from './auth/api-keys.js';
 import type { Config } from './config.js';
 import { createServices } from './services.js';
-import { openDatabase, type Database } from './db/database.js';
+import { KEEPALIVE, openDatabase, type Database } from './db/database.js';
 import { startPruning } from './events/retention.js';
 import { describeError, type Logger } from './logger.js';
 import { startTracing, stopTracing } from './telemetry.js';
+
+/** How often, during shutdown, connections holding no request are looked at (and closed). */
+const DRAIN_ROUND_MS = 200;
+/** At shutdown, the pause between looks for connections the kernel completed but Node has not taken yet. */
+const ACCEPT_ROUND_MS = 20;
 
 // Any constant both processes agree on; not Prisma's migration lock, which start-up takes too.
 const BOOTSTRAP_LOCK = 72707370;
@@ -20,6 +27,7 @@ export async function openOrExit(config: Config, logger: Logger): Promise<Databa
     listenUrl: config.LISTEN_DATABASE_URL,
     dataDir: config.DATA_DIR,
     poolSize: config.DB_POOL_SIZE,
+    timeouts: { connectMs: config.DB_CONNECT_TIMEOUT_MS, queryMs: config.DB_QUERY_TIMEOUT_MS, feedMs: config.FEED_TIMEOUT_MS },
   }).catch((error: unknown) => {
     logger.fatal({ err: describeError(error), reason: error instanceof Error ? error.message : String(error) }, 'cannot open the database');
     logger.flush(() => process.exit(1));
@@ -35,7 +43,7 @@ export async function openOrExit(config: Config, logger: Logger): Promise<Databa
 export async function bootstrap(database: Database, config: Pick<Config, 'DATABASE_URL' | 'ADMIN_API_KEY'>): Promise<void> {
   // A connection of its own, so the key's writes (on the pool) never wait behind it. The embedded
   // database serves one process only: nothing to take turns with there.
-  const lock = config.DATABASE_URL ? new pg.Client({ connectionString: config.DATABASE_URL, connectionTimeoutMillis: 5000 }) : undefined;
+  const lock = config.DATABASE_URL ? new pg.Client({ connectionString: config.DATABASE_URL, connectionTimeoutMillis: 5000, ...KEEPALIVE }) : undefined;
   try {
     await lock?.connect();
     await lock?.query('SELECT pg_advisory_lock($1)', [BOOTSTRAP_LOCK]);
@@ -77,6 +85,9 @@ export async function serve(config: Config, logger: Logger, options: { bootstrap
     readCacheSize: config.READ_CACHE_SIZE,
     rateLimit: { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST },
     redisUrl: config.REDIS_URL,
+    redisTimeoutMs: config.REDIS_TIMEOUT_MS,
+    redisRetryMs: config.REDIS_RETRY_MS,
+    readyTimeoutMs: config.READY_TIMEOUT_MS,
     onRateLimitModeChange: (mode) =>
       mode === 'shared'
         ? logger.info({ rateLimit: mode }, 'rate limits are shared through Redis')
@@ -97,18 +108,54 @@ export async function serve(config: Config, logger: Logger, options: { bootstrap
   const server = createServer(app);
   server.keepAliveTimeout = 65_000;
 
-  // Responses not yet finished. Once shutdown begins, each response closes its connection: keep-alive
-  // clients would otherwise hold the server open until their idle timeout (or our 10 s cut-off).
+  // Requests in flight on each connection. Once shutdown begins, each response closes its
+  // connection: keep-alive clients would otherwise hold the server open until their idle timeout
+  // (or our 10 s cut-off).
   const inFlight = new Set<ServerResponse>();
-  server.on('request', (_request: IncomingMessage, response: ServerResponse) => {
+  const busy = new Map<Socket, number>();
+  const sockets = new Set<Socket>();
+  let accepted = 0;
+  server.on('connection', (socket: Socket) => {
+    accepted++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     if (stopping) response.setHeader('connection', 'close');
     inFlight.add(response);
+    const socket = request.socket;
+    busy.set(socket, (busy.get(socket) ?? 0) + 1);
     response.on('close', () => {
       inFlight.delete(response);
-      // The connection is idle now: close it rather than keep it alive.
-      if (stopping) setImmediate(() => server.closeIdleConnections());
+      const left = (busy.get(socket) ?? 1) - 1;
+      if (left > 0) busy.set(socket, left);
+      else busy.delete(socket);
     });
   });
+
+  /**
+   * Closes the connections that hold no request, without losing one that has arrived: a connection
+   * counts as idle only when it has nothing in flight and has read no byte since the previous
+   * round, a pause (DRAIN_ROUND_MS) earlier. Bytes already sent get that long to be read and parsed
+   * (Node's closeIdleConnections, which server.close calls, would cut a connection whose request is
+   * still in the socket's buffer); their request is then answered with Connection: close.
+   */
+  async function closeIdleSafely(done: Promise<void>): Promise<void> {
+    let finished = false;
+    void done.then(() => (finished = true));
+    const seen = new Map<Socket, number>();
+    for (const socket of sockets) seen.set(socket, socket.bytesRead);
+    while (!finished && sockets.size > 0) {
+      await sleep(DRAIN_ROUND_MS);
+      // After a poll phase, so whatever reached the kernel by now has been read.
+      await new Promise((resolve) => setImmediate(resolve));
+      for (const socket of sockets) {
+        const read = socket.bytesRead;
+        if (!busy.has(socket) && seen.get(socket) === read) socket.destroy();
+        seen.set(socket, read);
+      }
+    }
+  }
 
   server.listen(config.PORT, config.HOST, () => {
     const address = server.address();
@@ -129,10 +176,20 @@ export async function serve(config: Config, logger: Logger, options: { bootstrap
     // Stop accepting; end the event streams (each with a last `event: end`; clients resume from their
     // Last-Event-ID elsewhere); finish in-flight requests; then flush activity and close the database.
     stopPruning();
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // Connections the kernel has completed are taken before the port closes (closing it resets
+    // those still in its accept queue): rounds with a poll phase each, until one brings none. A
+    // busy event loop (the embedded database runs in it) may need several.
+    for (let round = 0, known = -1; known !== accepted && round < 25; round++) {
+      known = accepted;
+      await sleep(ACCEPT_ROUND_MS);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    // net.Server's close, not http.Server's: that one also cuts every connection it thinks idle
+    // at once, including one whose request has arrived but is not parsed yet.
+    const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
     services.events.hub.close();
-    server.closeIdleConnections();
     for (const response of inFlight) if (!response.headersSent) response.setHeader('connection', 'close');
+    void closeIdleSafely(closed);
     const timer = setTimeout(() => server.closeAllConnections(), 10_000);
     await closed;
     clearTimeout(timer);

@@ -54,6 +54,11 @@ export function createServices(
     events?: Partial<EventSettings>;
     /** Customers the read cache holds at most (READ_CACHE_SIZE); 0 disables it. */
     readCacheSize?: number;
+    /** REDIS_TIMEOUT_MS and REDIS_RETRY_MS (shared-rate-limit.ts). */
+    redisTimeoutMs?: number;
+    redisRetryMs?: number;
+    /** How long `ping` (GET /ready) waits for the database (READY_TIMEOUT_MS). */
+    readyTimeoutMs?: number;
   },
 ): Services {
   // The change feed: on PostgreSQL, NOTIFYs from triggers (any writer) on one LISTEN connection; on
@@ -100,7 +105,7 @@ export function createServices(
     pool: database.pool,
     sql: database.sql,
     statements: () => database.statements(),
-    ping: () => database.ping(),
+    ping: () => database.ping(options.readyTimeoutMs ?? 1000),
   };
 }
 
@@ -108,7 +113,14 @@ function createRateLimiter(options: Parameters<typeof createServices>[1]): KeyRa
   const perSecond = options.rateLimit?.perSecond ?? 0;
   const burst = options.rateLimit?.burst ?? 0;
   if (options.redisUrl && perSecond > 0) {
-    return new SharedRateLimiter({ url: options.redisUrl, perSecond, burst, onModeChange: options.onRateLimitModeChange });
+    return new SharedRateLimiter({
+      url: options.redisUrl,
+      perSecond,
+      burst,
+      onModeChange: options.onRateLimitModeChange,
+      commandTimeoutMs: options.redisTimeoutMs,
+      retryMs: options.redisRetryMs,
+    });
   }
   return new RateLimiter(perSecond, burst);
 }

@@ -44,29 +44,45 @@ export interface SharedRateLimiterOptions {
   onModeChange?: (mode: RateLimitMode) => void;
   /** How long one Redis command may take before this request is limited per process instead. */
   commandTimeoutMs?: number;
+  /** After a failure, how long limits stay per process without touching Redis. */
+  retryMs?: number;
 }
 
 /**
  * Shared limits with a per-process fallback: while Redis does not answer (refused, timed out, not
  * yet connected), each request is limited by this process's own buckets instead, and never refused
- * or slowed because Redis is away. ioredis keeps reconnecting; the first command that succeeds
- * makes the limits shared again.
+ * because Redis is away.
+ *
+ * A breaker keeps a stalled Redis (connected, answering nothing) from slowing every request by the
+ * command timeout: after a failure, requests are limited per process for `retryMs` without
+ * touching Redis; then one request tries Redis again (the others stay local while it does), and
+ * its success makes the limits shared again. A fresh connection (ioredis reconnects by itself after
+ * a refusal) closes the breaker at once.
  */
 export class SharedRateLimiter implements KeyRateLimiter {
   private readonly redis: Redis;
   private readonly shared: RateLimiterRedis;
   private readonly local: RateLimiter;
   private failing = false;
+  /** Until when requests stay per process without trying Redis (the breaker is open). */
+  private openUntil = 0;
+  /** A request is trying Redis after the back-off: the others do not pile onto a stalled Redis. */
+  private probing = false;
+  private readonly retryMs: number;
   private lastMode: RateLimitMode;
 
   constructor(private readonly options: SharedRateLimiterOptions) {
     this.local = new RateLimiter(options.perSecond, options.burst);
+    this.retryMs = options.retryMs ?? 1000;
     this.redis = new Redis(options.url, {
       // Fail at once rather than queue while disconnected: the fallback answers instead.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       commandTimeout: options.commandTimeoutMs ?? 250,
       connectTimeout: 1000,
+      // TCP keepalive (initial delay, ms): a Redis that vanished without a reset is found by the
+      // kernel rather than never; the breaker bounds what requests pay meanwhile.
+      keepAlive: 10_000,
       // Keep trying, at most a second apart, so shared limits resume soon after Redis returns.
       retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
     });
@@ -76,7 +92,10 @@ export class SharedRateLimiter implements KeyRateLimiter {
     this.redis.on('error', () => this.update());
     for (const event of ['close', 'end', 'reconnecting']) this.redis.on(event, () => this.update());
     // A fresh connection: whatever failed before, try the shared buckets again.
-    this.redis.on('ready', () => this.setFailing(false));
+    this.redis.on('ready', () => {
+      this.openUntil = 0;
+      this.setFailing(false);
+    });
     this.shared = new RateLimiterRedis({
       storeClient: this.redis,
       keyPrefix: 'gateway:rate',
@@ -95,6 +114,14 @@ export class SharedRateLimiter implements KeyRateLimiter {
 
   async take(principal: Principal): Promise<void> {
     if (!this.local.enabled || principal.type === 'system') return;
+    const now = performance.now();
+    // The breaker is open, or another request is finding out whether Redis is back: stay local.
+    if (now < this.openUntil || (this.failing && this.probing) || this.redis.status !== 'ready') {
+      if (this.redis.status !== 'ready') this.setFailing(true);
+      return this.local.take(principal);
+    }
+    const probe = this.failing;
+    if (probe) this.probing = true;
     try {
       // keyId is public and unique across databases, so deployments sharing one Redis do not mix.
       await this.shared.consume(principal.keyId);
@@ -104,8 +131,11 @@ export class SharedRateLimiter implements KeyRateLimiter {
         this.setFailing(false);
         throw rateLimited(error.msBeforeNext / 1000);
       }
+      this.openUntil = performance.now() + this.retryMs;
       this.setFailing(true);
       this.local.take(principal);
+    } finally {
+      if (probe) this.probing = false;
     }
   }
 

@@ -400,7 +400,7 @@ describe('every process in step', () => {
     await new Promise((r) => setTimeout(r, 100));
     // Cut every LISTEN connection of this database; the listeners reconnect after a second.
     await t.database.pool.query(
-      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()`,
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'gateway-feed' AND pid <> pg_backend_pid()`,
     );
     for (let limit = 1; limit <= 5; limit++) await t.http('PUT', '/customers/self/concurrency-limit', { key: c.key, body: { limit } });
     const got = await stream.next(5, 5000);

@@ -5,6 +5,7 @@ import { createServices, type Services } from '../src/services.js';
 import { openDatabase, type Database } from '../src/db/database.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded.js';
 import { createLogger } from '../src/logger.js';
+import { isDatabaseUnavailable, toAppError } from '../src/errors.js';
 import { createTestDatabase } from './helpers.js';
 import { TcpProxy } from './tcp-proxy.js';
 
@@ -96,5 +97,61 @@ describe('database faults', () => {
     expect(after.status).toBe(200);
     const row = await database.prisma.setting.findFirstOrThrow({ where: { name: 'concurrency-limit' } });
     expect(row.value).toBe(acknowledged + 1);
+  });
+
+  it('answers 503 with Retry-After, on both doors, when every pooled connection is taken (pool exhaustion), within the connect timeout', async () => {
+    const held = await Promise.all(Array.from({ length: database.pool.options.max }, () => database.pool.connect()));
+    try {
+      const started = Date.now();
+      const [graphql, rest, ready] = await Promise.all([
+        app.fetch('http://test/graphql', {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ query: '{ customer(id: "self") { name settings { concurrencyLimit } } }' }),
+        }),
+        app.fetch('http://test/customers/self/concurrency-limit', { headers: { authorization: `Bearer ${key}` } }),
+        app.fetch('http://test/ready'),
+      ]);
+      const ms = Date.now() - started;
+      for (const res of [graphql, rest, ready]) expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+      // REST and /ready: 503. GraphQL: the field's error says UNAVAILABLE with its 503; the
+      // response's own status follows GraphQL over HTTP (a partial result with `data` is 200).
+      expect([rest.status, ready.status]).toEqual([503, 503]);
+      const body = (await graphql.json()) as any;
+      expect(body.errors[0].extensions).toMatchObject({ code: 'UNAVAILABLE', http: { status: 503 } });
+      expect([200, 503]).toContain(graphql.status);
+      expect(await rest.json()).toMatchObject({ status: false, code: 'UNAVAILABLE' });
+      expect(JSON.stringify(body)).not.toMatch(/timeout exceeded|pg-pool|prisma/i);
+      // The pool's connect timeout (2 s by default), with room for a loaded machine.
+      expect(ms).toBeLessThan(2000 + 2000);
+    } finally {
+      for (const client of held) client.release();
+    }
+    expect((await app.fetch('http://test/ready')).status).toBe(200);
+    expect((await setLimit(42)).status).toBe(200);
+  });
+});
+
+describe('which errors mean the database is unavailable', () => {
+  it('finds the SQLSTATE or the driver\'s message wherever Prisma nests it, and leaves query errors alone', () => {
+    // A terminated backend as Prisma 7 reports it: P2039, 57P01 in meta.driverAdapterError.cause.
+    const terminated = Object.assign(new Error('Invalid `prisma.setting.upsert()` invocation: Error in the driver adapter'), {
+      name: 'PrismaClientKnownRequestError',
+      code: 'P2039',
+      meta: { driverAdapterError: { name: 'DriverAdapterError', cause: { originalCode: '57P01', originalMessage: 'terminating connection due to administrator command', kind: 'postgres' } } },
+    });
+    const exhausted = new Error('timeout exceeded when trying to connect');
+    const readTimeout = Object.assign(new Error('wrapped'), { cause: new Error('Query read timeout') });
+    const statementTimeout = Object.assign(new Error('x'), { cause: { code: '57014' } });
+    const tooMany = { name: 'DriverAdapterError', cause: { kind: 'TooManyConnections', cause: 'sorry, too many clients already' } };
+    for (const error of [terminated, exhausted, readTimeout, statementTimeout, tooMany]) {
+      expect(isDatabaseUnavailable(error), JSON.stringify(error)).toBe(true);
+      const mapped = toAppError(error);
+      expect(mapped.status).toBe(503);
+      expect(mapped.headers['retry-after']).toMatch(/^\d+$/);
+    }
+    const unique = { code: 'P2002', meta: { driverAdapterError: { cause: { originalCode: '23505', kind: 'UniqueConstraintViolation' } } } };
+    expect(isDatabaseUnavailable(unique)).toBe(false);
+    expect(toAppError(new Error('boom')).status).toBe(500);
   });
 });

@@ -33,7 +33,7 @@ export interface Service {
   output(): string;
   /** SIGTERM, resolving with the exit code. */
   stop(): Promise<number | null>;
-  fetch(path: string, init?: { method?: string; key?: string; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
+  fetch(path: string, init?: { method?: string; key?: string; body?: unknown; headers?: Record<string, string>; signal?: AbortSignal }): Promise<Response>;
 }
 
 /** Starts the bundle with `env` over the test's environment; resolves once it logs "listening". */
@@ -72,6 +72,7 @@ export function startService(bundle: string, env: Record<string, string | undefi
             method: init.method ?? 'GET',
             headers,
             body: init.body === undefined ? undefined : JSON.stringify(init.body),
+            signal: init.signal,
           });
         },
       });

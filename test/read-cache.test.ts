@@ -324,7 +324,7 @@ describe('reads through the service', () => {
       await readSelf();
       const { rows } = await admin!.query(
         `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-         WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()`,
+         WHERE datname = current_database() AND application_name = 'gateway-feed' AND pid <> pg_backend_pid()`,
       );
       expect(rows.length).toBeGreaterThanOrEqual(1);
       expect(await until(() => !t.services.readCache.stats().serving, 2000)).toBe(true);

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -212,4 +212,64 @@ describe('SIGTERM with requests in flight', () => {
       expect(await second.exited).toBe(0);
     }
   }, 90_000);
+
+  it('SIGTERM just after a burst: every request whose bytes were sent before the signal is answered, none reset', async () => {
+    const server = await start();
+    try {
+      const created = await call(server.port, ADMIN, 'POST', '/graphql', {
+        query: 'mutation { createCustomer(input: {name: "Burst Ltd"}) { uuid } createApiKey(customer: "Burst Ltd", name: "main") { secret } }',
+      });
+      expect(created.body.errors, server.output()).toBeUndefined();
+      const key: string = created.body.data.createApiKey.secret;
+      // Half on keep-alive connections opened and left idle beforehand, half on new connections.
+      const agent = new Agent({ keepAlive: true, maxSockets: 20 });
+      await Promise.all(Array.from({ length: 20 }, () => post(server.port, key, { name: 'warm' }, agent).done));
+      const burst = Array.from({ length: 40 }, (_, i) => post(server.port, key, { name: `burst-${i}` }, i % 2 ? agent : undefined));
+      await Promise.all(burst.map((r) => r.sent));
+      await sleep(50);
+      server.child.kill('SIGTERM');
+      const answers = await Promise.all(burst.map((r) => r.done.catch((error: Error) => ({ status: 0, body: error.message }))));
+      agent.destroy();
+      expect(answers.map((a, i) => `${i}:${a.status}`).filter((a) => !a.endsWith(":201")), server.output()).toEqual([]);
+      expect(await server.exited).toBe(0);
+    } finally {
+      server.child.kill('SIGKILL');
+    }
+  }, 90_000);
 });
+
+/** A POST of a new key; `sent` resolves once its bytes are all handed to the kernel. */
+function post(port: number, key: string, body: unknown, agent?: Agent) {
+  const text = JSON.stringify(body);
+  const req = request({
+    host: '127.0.0.1',
+    port,
+    method: 'POST',
+    path: '/customers/self/apikeys',
+    agent: agent ?? false,
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) },
+  });
+  const done = new Promise<{ status: number; body: any }>((resolve, reject) => {
+    req.on('error', reject);
+    req.on('response', (res) => {
+      let data = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => (data += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(data || 'null') }));
+    });
+  });
+  // Sent: the connection is up and every byte has left this process (is in the kernel's hands).
+  const sent = new Promise<void>((resolve, reject) => {
+    req.on('error', reject);
+    req.on('socket', (socket) => {
+      const flushed = () => {
+        if (socket.writableLength === 0 && req.writableFinished) resolve();
+        else setTimeout(flushed, 1);
+      };
+      const write = () => req.end(text, flushed);
+      if (socket.connecting) socket.once('connect', write);
+      else write();
+    });
+  });
+  return { sent, done };
+}

@@ -1,6 +1,7 @@
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unboundedQuery } from '../src/db/database.js';
 import { createTestApp, type TestApp } from './helpers.js';
 
 /** The tenants dialect (contract 4b): the same resources, the platform's older conventions. */
@@ -141,13 +142,16 @@ describe('GET /tenants', () => {
   it('streams 100,000 tenants in constant memory: live heap stays far below the size of the answer', async () => {
     // Fill the table to 100,000 customers in one statement, each with a profile and some with a setting.
     const have = await t.database.prisma.customer.count({ where: { deletedAt: null } });
-    await t.database.pool.query(
+    // Bulk statements, longer than a request's statement may run (DB_QUERY_TIMEOUT_MS).
+    await unboundedQuery(
+      t.database.pool,
       `INSERT INTO customers (uuid, name, profile)
        SELECT gen_random_uuid(), 'bulk customer ' || n, jsonb_build_object('contact-name', 'Contact ' || n, 'contact-email', 'c' || n || '@example.com')
        FROM generate_series(1, $1::int) AS n`,
       [100_000 - have],
     );
-    await t.database.pool.query(
+    await unboundedQuery(
+      t.database.pool,
       `INSERT INTO settings (customer_id, name, value) SELECT id, 'concurrency-limit', to_jsonb(id % 100) FROM customers WHERE id % 3 = 0`,
     );
     await t.services.readCache.sync();

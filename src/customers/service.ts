@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { RequestContext } from '../request-context.js';
 import type { Customer } from '../generated/prisma/client.js';
 import { Prisma } from '../generated/prisma/client.js';
-import { AppError, badRequest, conflict, forbidden, notFound } from '../errors.js';
+import { AppError, badRequest, conflict, forbidden, isDatabaseUnavailable, notFound, unavailable } from '../errors.js';
 import { MAX_ID, matchesRef, nameProblem, parseCustomerRef, refKey } from './identifiers.js';
 import { changesOf, transact, type Emit } from '../events/record.js';
 import { mergePatch } from './merge-patch.js';
@@ -283,6 +283,10 @@ const writeQueues = new WeakMap<object, Map<number, Promise<unknown>>>();
  * time, so that a burst of them waits in memory rather than each holding a pooled connection while
  * it waits for the row lock: 200 at once on a pool of 10 otherwise starve every other request of
  * connections, and the last ones time out. The row lock still orders writes between processes.
+ *
+ * When a write fails because the database is not answering, the writes queued behind it fail at
+ * once with the same 503 rather than each wait out its own timeouts in turn: one after another,
+ * a queue of them would hold its last caller for the sum. (None of them has begun, so none applies.)
  */
 export function writeCustomer<T>(
   ctx: RequestContext,
@@ -296,8 +300,16 @@ export function writeCustomer<T>(
   // so this process reads it afresh all the same.
   const run = () =>
     transact(ctx, async (tx, emit) => write(tx, await (options.touch ? touchCustomer : lockCustomer)(tx, customerId), emit), [customerId]);
-  const result = (queues.get(customerId) ?? Promise.resolve()).then(run, run);
-  const tail = result.catch(() => {});
+  const previous = queues.get(customerId) ?? Promise.resolve(undefined);
+  const result = previous.then((failure) => {
+    if (failure !== undefined) throw unavailable();
+    return run();
+  });
+  // What the next write waits for: undefined when this one ended without a database fault.
+  const tail: Promise<unknown> = result.then(
+    () => undefined,
+    (error: unknown) => ((error instanceof AppError && error.code === 'UNAVAILABLE') || isDatabaseUnavailable(error) ? error : undefined),
+  );
   queues.set(customerId, tail);
   void tail.then(() => {
     if (queues.get(customerId) === tail) queues.delete(customerId);

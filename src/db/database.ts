@@ -15,8 +15,8 @@ export interface Database {
   pool: pg.Pool;
   /** `embedded` when the service runs its own PGlite. */
   kind: 'postgres' | 'embedded';
-  /** Resolves when the database answers a trivial query. */
-  ping(): Promise<void>;
+  /** Resolves when the database answers a trivial query; rejects after `timeoutMs`. */
+  ping(timeoutMs?: number): Promise<void>;
   /** SQL statements sent since the database was opened, both paths (for /metrics and the bench). */
   statements(): number;
   /**
@@ -50,6 +50,47 @@ export interface DatabaseOptions {
   migrate?: boolean;
   /** Where the change feed LISTENs (a session-mode connection); defaults to `url`. */
   listenUrl?: string;
+  /** Bounds on waits (config.ts DB_CONNECT_TIMEOUT_MS, DB_QUERY_TIMEOUT_MS, FEED_TIMEOUT_MS). */
+  timeouts?: Partial<DatabaseTimeouts>;
+}
+
+export interface DatabaseTimeouts {
+  /** Waiting for a pooled connection, or opening a new one. */
+  connectMs: number;
+  /** One statement's answer: pg's query_timeout on the client, statement_timeout on the server. */
+  queryMs: number;
+  /** The change feed's staleness bound (db/listen.ts). */
+  feedMs: number;
+}
+
+export const defaultTimeouts: DatabaseTimeouts = { connectMs: 2000, queryMs: 2000, feedMs: 2000 };
+
+/**
+ * TCP keepalive on every database connection: a peer that vanished without a reset (a dropped NAT
+ * flow, a dead host) is found by the kernel after this idle time plus its probes, instead of never.
+ * The statement and feed timeouts bound what a request waits; this frees the socket.
+ */
+export const KEEPALIVE = { keepAlive: true, keepAliveInitialDelayMillis: 10_000 } as const;
+
+/**
+ * One statement without the request bounds, on a pooled connection: for bulk work that rightly runs
+ * longer than any request's statement (seeding the bench, test set-up), never for a request.
+ */
+export async function unboundedQuery<Row extends pg.QueryResultRow>(pool: pg.Pool, text: string, values: unknown[] = []): Promise<pg.QueryResult<Row>> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query('SET statement_timeout = 0');
+    // pg reads a query's own query_timeout before the pool's; 0 would mean "the pool's".
+    return await client.query<Row>({ text, values, query_timeout: 24 * 3_600_000 } as pg.QueryConfig);
+  } catch (error) {
+    broken = true;
+    throw error;
+  } finally {
+    // Back to the session's start-up value (DB_QUERY_TIMEOUT_MS) before the connection is reused.
+    await client.query('RESET statement_timeout').catch(() => (broken = true));
+    client.release(broken);
+  }
 }
 
 /**
@@ -58,24 +99,43 @@ export interface DatabaseOptions {
  */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const embedded = options.url ? undefined : await startEmbeddedPostgres(options.dataDir);
+  const timeouts = { ...defaultTimeouts, ...options.timeouts };
+  const connectionString = options.url ?? embedded!.url;
+  try {
+    // Migrations run on a connection of their own, without the statement timeouts: a migration
+    // may rightly take longer than any request's statement. It is closed before the pool opens
+    // one (the embedded database serves one connection at a time).
+    if (options.migrate !== false) {
+      const migrator = new pg.Pool({ connectionString, max: 1, connectionTimeoutMillis: 30_000, ...KEEPALIVE });
+      migrator.on('error', () => {});
+      try {
+        await applyMigrations(migrator);
+      } finally {
+        await migrator.end().catch(() => {});
+      }
+    }
+  } catch (error) {
+    await embedded?.stop();
+    throw error;
+  }
   const pool = new pg.Pool({
-    connectionString: options.url ?? embedded!.url,
+    connectionString,
     // PGlite runs one statement at a time; more connections only interleave (see embedded.ts).
     max: embedded ? 1 : (options.poolSize ?? 10),
-    connectionTimeoutMillis: 5000,
+    // Every wait is bounded (README, Deployment notes): a free connection, a new one, an answer.
+    connectionTimeoutMillis: timeouts.connectMs,
+    query_timeout: timeouts.queryMs,
+    // The server gives up too (57014), releasing its locks, when the statement itself is slow;
+    // query_timeout covers an answer that never comes back at all (a stalled link).
+    // PGlite has one session for every connection, where a SET would outlive its connection.
+    ...(embedded ? {} : { statement_timeout: timeouts.queryMs }),
     idleTimeoutMillis: 30_000,
+    ...KEEPALIVE,
   });
   // An idle client losing its server must not crash the process; the next query reconnects.
   pool.on('error', () => {});
   // Each statement a span, when tracing is on (telemetry.ts): every client the pool makes.
   pool.on('connect', (client) => traceSqlClient(client));
-  try {
-    if (options.migrate !== false) await applyMigrations(pool);
-  } catch (error) {
-    await pool.end().catch(() => {});
-    await embedded?.stop();
-    throw error;
-  }
   // Query events are how statements are counted; emitting them costs little next to the query.
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool), log: [{ emit: 'event', level: 'query' }] });
   let statements = 0;
@@ -96,7 +156,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     listen: (channel, handlers) => {
       if (local) local.add(channel, handlers);
       else if (listener) listener.add(channel, handlers);
-      else listener = new Listener(url!).add(channel, handlers).start();
+      else listener = new Listener(url!, { timeoutMs: timeouts.feedMs, connectMs: timeouts.connectMs }).add(channel, handlers).start();
     },
     announce: (channel, payload) => local?.notify(channel, payload),
     kind: embedded ? 'embedded' : 'postgres',
@@ -106,8 +166,17 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       return (await pool.query<Row>(text, values)).rows;
     },
     onStatement: (listener) => void listeners.add(listener),
-    async ping() {
-      await pool.query('SELECT 1');
+    async ping(timeoutMs = timeouts.connectMs + timeouts.queryMs) {
+      // Bounded here too, so /ready answers in time whatever the pool is waiting on.
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('Query read timeout: the database did not answer in time')), timeoutMs);
+      });
+      try {
+        await Promise.race([pool.query('SELECT 1'), late]);
+      } finally {
+        clearTimeout(timer);
+      }
     },
     async close() {
       await listener?.stop();

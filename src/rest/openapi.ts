@@ -26,7 +26,7 @@ const ERRORS: Partial<Record<number, string>> = {
   429: 'RATE_LIMITED: too many requests, or too many open streams, for this key (see Retry-After)',
   415: 'UNSUPPORTED_MEDIA_TYPE: the body is not sent as application/json (or, for PATCH, application/merge-patch+json)',
   500: 'INTERNAL: an unexpected error (logged; never detailed here)',
-  503: 'UNAVAILABLE: the database does not answer',
+  503: 'UNAVAILABLE: the database does not answer in time (or the service is shutting down); see Retry-After',
 };
 
 /**
@@ -42,7 +42,7 @@ const HEADERS = {
     schema: { type: 'string', minLength: 1, maxLength: 128 },
   },
   'Retry-After': {
-    description: 'Whole seconds to wait before trying again with this key.',
+    description: 'Whole seconds to wait before trying again (429: with this key; 503: at all).',
     required: true,
     schema: { type: 'string', pattern: '^[0-9]+$', examples: ['1'] },
   },
@@ -248,7 +248,7 @@ function operation(route: Route, maxBodyBytes: number) {
     const code = (Object.keys(statusOf) as ErrorCode[]).find((c) => statusOf[c] === status);
     responses[status] = {
       description: status === 413 ? tooLarge(maxBodyBytes) : (ERRORS[status] ?? code),
-      headers: headers('X-Request-Id', ...(status === 429 ? (['Retry-After'] as const) : [])),
+      headers: headers('X-Request-Id', ...(status === 429 || status === 503 ? (['Retry-After'] as const) : [])),
       content: { 'application/json': { schema: ref(errorJson) } },
     };
   }

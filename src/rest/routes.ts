@@ -725,7 +725,7 @@ function serviceRoutes(services: Services, openApi: () => unknown): Route[] {
       tag: 'Service',
       summary: 'Readiness: the database answers',
       description:
-        '503 UNAVAILABLE when the database does not answer. Redis being away does not make the service ' +
+        '503 UNAVAILABLE when the database does not answer within `READY_TIMEOUT_MS` (1 s by default). Redis being away does not make the service ' +
         'unready (requests are then limited per process); `rateLimit` says `degraded` instead.',
       status: 200,
       response: readyJson,
