@@ -68,7 +68,7 @@ export async function bootstrap(database: Database, config: Pick<Config, 'DATABA
 export async function serve(config: Config, logger: Logger, options: { bootstrapKey: boolean }): Promise<void> {
   // Before the database and the app: they ask, when built, whether to trace (telemetry.ts).
   try {
-    if (startTracing()) logger.info({ tracing: 'otlp' }, 'tracing on: spans are exported over OTLP');
+    if (await startTracing()) logger.info({ tracing: 'otlp' }, 'tracing on: spans are exported over OTLP');
   } catch (error) {
     // An OTEL_* value this service cannot honour: say which, and stop, as a bad setting does.
     logger.fatal((error as Error).message);

@@ -9,20 +9,7 @@ import {
   type Span,
   type Tracer,
 } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as ProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  AlwaysOffSampler,
-  AlwaysOnSampler,
-  BatchSpanProcessor,
-  ParentBasedSampler,
-  TraceIdRatioBasedSampler,
-  TracerProvider,
-  type Sampler,
-} from '@opentelemetry/sdk-trace';
+import type { Sampler, TracerProvider } from '@opentelemetry/sdk-trace';
 
 /**
  * OpenTelemetry tracing, off unless an OTLP endpoint is configured with the standard variables
@@ -63,17 +50,31 @@ export function tracingRequested(env: Env): boolean {
  * (`http/protobuf`, the default, or `http/json`), the sampler (`OTEL_TRACES_SAMPLER`, `…_ARG`) and
  * the resource (`OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`) are read here.
  */
-export function startTracing(env: Env = process.env): Tracer | undefined {
+export async function startTracing(env: Env = process.env): Promise<Tracer | undefined> {
   if (tracer || !tracingRequested(env)) return tracer;
   const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf').trim();
   if (protocol !== 'http/protobuf' && protocol !== 'http/json') {
     throw new Error(`OTEL_EXPORTER_OTLP_PROTOCOL: "${protocol}" is not supported here; use http/protobuf or http/json`);
   }
-  const exporter = protocol === 'http/json' ? new JsonExporter() : new ProtobufExporter();
-  const resource = defaultResource()
-    .merge(resourceFromAttributes({ 'service.name': 'customer-api-gateway' }))
-    .merge(detectResources({ detectors: [envDetector] }));
-  provider = new TracerProvider({ resource, sampler: samplerFrom(env), spanProcessors: [new BatchSpanProcessor({ exporter, ...batchOptions(env) })] });
+  // The SDK, its exporters and their protobuf code are loaded only when tracing is on: a service
+  // that does not trace does not even hold them.
+  const [sdk, { AsyncLocalStorageContextManager }, { W3CTraceContextPropagator }, resources, exporters] = await Promise.all([
+    import('@opentelemetry/sdk-trace'),
+    import('@opentelemetry/context-async-hooks'),
+    import('@opentelemetry/core'),
+    import('@opentelemetry/resources'),
+    protocol === 'http/json' ? import('@opentelemetry/exporter-trace-otlp-http') : import('@opentelemetry/exporter-trace-otlp-proto'),
+  ]);
+  const exporter = new exporters.OTLPTraceExporter();
+  const resource = resources
+    .defaultResource()
+    .merge(resources.resourceFromAttributes({ 'service.name': 'customer-api-gateway' }))
+    .merge(resources.detectResources({ detectors: [resources.envDetector] }));
+  provider = new sdk.TracerProvider({
+    resource,
+    sampler: samplerFrom(sdk, env),
+    spanProcessors: [new sdk.BatchSpanProcessor({ exporter, ...batchOptions(env) })],
+  });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(provider);
@@ -107,7 +108,8 @@ function batchOptions(env: Env) {
 }
 
 /** OTEL_TRACES_SAMPLER as the specification names them; parentbased_always_on by default. */
-function samplerFrom(env: Env): Sampler {
+function samplerFrom(sdk: typeof import('@opentelemetry/sdk-trace'), env: Env): Sampler {
+  const { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBasedSampler } = sdk;
   const name = (env.OTEL_TRACES_SAMPLER ?? 'parentbased_always_on').trim().toLowerCase();
   const ratio = () => {
     const value = Number(env.OTEL_TRACES_SAMPLER_ARG ?? '1');

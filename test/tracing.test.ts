@@ -53,7 +53,7 @@ beforeAll(async () => {
     OTEL_BSP_SCHEDULE_DELAY: '50',
   };
   Object.assign(process.env, env);
-  expect(startTracing(process.env)).toBeDefined();
+  expect(await startTracing(process.env)).toBeDefined();
   t = await createTestApp();
 });
 
