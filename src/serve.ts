@@ -5,6 +5,7 @@ import { createApp } from './app.js';
 import { bootstrapSystemKey } from './auth/api-keys.js';
 import type { Config } from './config.js';
 import { createServices } from './services.js';
+import { attachWebSocket } from './graphql/websocket.js';
 import { openDatabase, type Database } from './db/database.js';
 import { startPruning } from './events/retention.js';
 import { describeError, type Logger } from './logger.js';
@@ -96,6 +97,8 @@ export async function serve(config: Config, logger: Logger, options: { bootstrap
   let stopping = false;
   const server = createServer(app);
   server.keepAliveTimeout = 65_000;
+  // GraphQL over WebSocket, on /graphql on the same port (upgrade requests).
+  const websocket = attachWebSocket(server, services, logger, config);
 
   // Responses not yet finished. Once shutdown begins, each response closes its connection: keep-alive
   // clients would otherwise hold the server open until their idle timeout (or our 10 s cut-off).
@@ -126,15 +129,18 @@ export async function serve(config: Config, logger: Logger, options: { bootstrap
       logger.error('shutdown did not finish in 20 s; exiting');
       logger.flush(() => process.exit(1));
     }, 20_000).unref();
-    // Stop accepting; end the event streams (each with a last `event: end`; clients resume from their
+    // Stop accepting; close the WebSockets (1001); end the event streams (each with a last `event: end`; clients resume from their
     // Last-Event-ID elsewhere); finish in-flight requests; then flush activity and close the database.
     stopPruning();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // WebSockets close with 1001 (going away) and the reason; their subscriptions end with them.
+    const socketsClosed = websocket.close();
     services.events.hub.close();
     server.closeIdleConnections();
     for (const response of inFlight) if (!response.headersSent) response.setHeader('connection', 'close');
     const timer = setTimeout(() => server.closeAllConnections(), 10_000);
     await closed;
+    await socketsClosed;
     clearTimeout(timer);
     await services.activity.stop();
     await services.rateLimiter.close();
