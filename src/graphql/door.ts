@@ -97,10 +97,17 @@ export function createGraphQLDoor(
     response.headers.forEach((value, name) => (out[name.toLowerCase()] = value));
     if (!response.body) return { status: response.status, headers: out, body: null };
     if (multipart && /^text\/event-stream/.test(out['content-type'] ?? '')) {
-      // Yoga's `content-encoding: none` is meant for SSE proxies; this body is multipart.
+      // Yoga's `content-encoding: none` is meant for SSE proxies; neither answer below is SSE.
       delete out['content-encoding'];
+      if (response.status !== 200) {
+        // Refused before it started (no key, another customer's events): Yoga's stream holds the
+        // one result with the errors. It goes back as JSON with its status, as a query's refusal
+        // would (Apollo Client reports it as the subscription's error).
+        const result = /^data: (.*)$/m.exec(await response.text())?.[1] ?? '{"errors":[{"message":"The subscription was refused"}]}';
+        return { status: response.status, headers: { ...out, 'content-type': 'application/json; charset=utf-8' }, body: result };
+      }
       out['content-type'] = MULTIPART_SUBSCRIPTION_TYPE;
-      return { status: response.status, headers: out, body: sseToMultipart(response.body as ReadableStream<Uint8Array>) };
+      return { status: 200, headers: out, body: sseToMultipart(response.body as ReadableStream<Uint8Array>) };
     }
     // Anything else (a 401, a 400 for a document that does not validate) goes back as Yoga wrote it.
     if (STREAMED.test(out['content-type'] ?? '')) return { status: response.status, headers: out, body: response.body as ReadableStream<Uint8Array> };

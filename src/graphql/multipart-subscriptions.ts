@@ -18,8 +18,11 @@ export function wantsMultipartSubscription(accept: string | null): boolean {
 }
 
 const encoder = new TextEncoder();
-const part = (json: string) => encoder.encode(`\r\n--graphql\r\ncontent-type: application/json\r\n\r\n${json}`);
-const CLOSING = encoder.encode('\r\n--graphql--\r\n');
+// Each part is followed at once by the boundary: a client knows a part is whole only when it sees
+// the boundary after it, so a result is not held back until the next part (or heartbeat) comes.
+const OPENING = encoder.encode('\r\n--graphql');
+const part = (json: string) => encoder.encode(`\r\ncontent-type: application/json\r\n\r\n${json}\r\n--graphql`);
+const CLOSING = encoder.encode('--\r\n');
 
 /** A transport error's message: a coded error's own, anything else a generic one (no internals). */
 function messageOf(error: unknown): string {
@@ -59,6 +62,7 @@ export function sseToMultipart(sse: ReadableStream<Uint8Array>, heartbeatMs = MU
   return new ReadableStream<Uint8Array>({
     start(controller) {
       // A first heartbeat starts the body at once (as Yoga's opening ping does for SSE).
+      controller.enqueue(OPENING);
       controller.enqueue(part('{}'));
       heartbeat = setInterval(() => {
         if (!done && (controller.desiredSize ?? 0) > 0) controller.enqueue(part('{}'));
