@@ -31,6 +31,7 @@ interface Request {
 }
 /** What bench/streams.ts measured: live event streams held open by one service process. */
 interface StreamFigures {
+  transport: 'sse' | 'websocket';
   streams: number;
   rssBeforeMb: number;
   rssOpenMb: number;
@@ -195,7 +196,7 @@ async function main() {
   };
   let service = startService({ WORKERS: '1' });
   const rows: Row[] = [];
-  let streams: StreamFigures | undefined;
+  let streams: StreamFigures[] | undefined;
   try {
     await waitFor(`http://127.0.0.1:${port}/ready`, service);
 
@@ -232,7 +233,9 @@ async function main() {
     }
     // Live event streams on the one process (its RSS is read from its /metrics).
     process.stdout.write('live event streams…\n');
-    streams = await measureStreams(port, seeded);
+    streams = [await measureStreams(port, seeded, 'sse')];
+    process.stdout.write('live event streams over WebSocket…\n');
+    streams.push(await measureStreams(port, seeded, 'websocket'));
 
     // The same two reads with WORKERS=2: what a second worker process buys on this machine. Each
     // worker has its own /metrics, so SQL/req and RSS are not given for these rows.
@@ -306,11 +309,12 @@ async function otlpSink() {
 }
 
 /** Runs bench/streams.ts against the service: many open SSE streams, their memory and delivery latency. */
-async function measureStreams(port: number, seeded: Seeded): Promise<StreamFigures> {
+async function measureStreams(port: number, seeded: Seeded, transport: StreamFigures['transport']): Promise<StreamFigures> {
   const file = join(root, 'bench/.data/stream-keys.json');
   writeFileSync(file, JSON.stringify({ keys: seeded.customerKeys.map((k) => k.secret) }));
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/streams.ts'), String(port), file], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, BENCH_STREAM_TRANSPORT: transport },
   });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -349,7 +353,7 @@ named prepared statements for the two hot reads (no measurable change, and they
 break on the embedded database's shared session).
 `;
 
-function report(rows: Row[], seeded: Seeded, streams?: StreamFigures) {
+function report(rows: Row[], seeded: Seeded, streams?: StreamFigures[]) {
   const base = rows[0]!.rps;
   const fmt = (n: number | undefined, digits = 0) => (n === undefined || Number.isNaN(n) ? '–' : n.toFixed(digits));
   const header = '| scenario | req/s | × baseline | p50 ms | p99 ms | SQL/req | RSS MB | errors |\n|---|---:|---:|---:|---:|---:|---:|---:|';
@@ -386,18 +390,25 @@ ${HISTORY}`;
 
 await main();
 
-function streamsSection(s: StreamFigures): string {
+function streamsSection(all: StreamFigures[]): string {
   const f = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '–');
+  const name = { sse: 'SSE (`/customers/self/events`)', websocket: 'WebSocket (graphql-ws `customerEvents`)' };
+  const rows = all.map(
+    (s) =>
+      `| ${name[s.transport]} | ${s.streams} | ${f(s.rssBeforeMb)} | ${f(s.rssOpenMb)} | ${f(s.rssOpenMb - s.rssBeforeMb)} | ${f(s.rssAfterWritesMb)} | ${s.deliveries} | ${s.expected} | ${f(s.p50, 1)} | ${f(s.p99, 1)} | ${f(s.max, 1)} |`,
+  );
   return `
 ## Live event streams
 
-${s.streams} Server-Sent Events streams held open on the customers' own \`/customers/self/events\`
-(spread over the ${s.expected ? 'seeded' : ''} customer keys, from a separate process), then ${s.writes} profile
-changes at a steady rate, each delivered to every open stream of its customer. Latency is from the
-moment the write was sent to the moment a stream received the event (so it includes the write).
+${all[0]!.streams} streams held open on one process (spread over the seeded customer keys, from a
+separate process), then ${all[0]!.writes} profile changes at a steady rate, each delivered to every
+open stream of its customer: first as Server-Sent Events streams on the customers' own
+\`/customers/self/events\`, then (those closed) as GraphQL subscriptions over a WebSocket each.
+Latency is from the moment the write was sent to the moment a stream received the event (so it
+includes the write).
 
-| streams | RSS before MB | RSS with streams MB | growth MB | RSS after writes MB | deliveries | expected | p50 ms | p99 ms | max ms |
-|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
-| ${s.streams} | ${f(s.rssBeforeMb)} | ${f(s.rssOpenMb)} | ${f(s.rssOpenMb - s.rssBeforeMb)} | ${f(s.rssAfterWritesMb)} | ${s.deliveries} | ${s.expected} | ${f(s.p50, 1)} | ${f(s.p99, 1)} | ${f(s.max, 1)} |
+| transport | streams | RSS before MB | RSS with streams MB | growth MB | RSS after writes MB | deliveries | expected | p50 ms | p99 ms | max ms |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+${rows.join('\n')}
 `;
 }
