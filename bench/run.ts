@@ -39,6 +39,8 @@ interface StreamFigures {
   writes: number;
   deliveries: number;
   expected: number;
+  /** Subscriptions refused or failed (WebSocket). */
+  failures?: number;
   p50: number;
   p99: number;
   max: number;
@@ -395,7 +397,7 @@ function streamsSection(all: StreamFigures[]): string {
   const name = { sse: 'SSE (`/customers/self/events`)', websocket: 'WebSocket (graphql-ws `customerEvents`)' };
   const rows = all.map(
     (s) =>
-      `| ${name[s.transport]} | ${s.streams} | ${f(s.rssBeforeMb)} | ${f(s.rssOpenMb)} | ${f(s.rssOpenMb - s.rssBeforeMb)} | ${f(s.rssAfterWritesMb)} | ${s.deliveries} | ${s.expected} | ${f(s.p50, 1)} | ${f(s.p99, 1)} | ${f(s.max, 1)} |`,
+      `| ${name[s.transport]} | ${s.streams} | ${f(s.rssBeforeMb)} | ${f(s.rssOpenMb)} | ${f(s.rssOpenMb - s.rssBeforeMb)} | ${f(s.rssAfterWritesMb)} | ${s.deliveries} | ${s.expected} | ${s.failures ?? 0} | ${f(s.p50, 1)} | ${f(s.p99, 1)} | ${f(s.max, 1)} |`,
   );
   return `
 ## Live event streams
@@ -407,8 +409,8 @@ open stream of its customer: first as Server-Sent Events streams on the customer
 Latency is from the moment the write was sent to the moment a stream received the event (so it
 includes the write).
 
-| transport | streams | RSS before MB | RSS with streams MB | growth MB | RSS after writes MB | deliveries | expected | p50 ms | p99 ms | max ms |
-|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+| transport | streams | RSS before MB | RSS with streams MB | growth MB | RSS after writes MB | deliveries | expected | refused | p50 ms | p99 ms | max ms |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 ${rows.join('\n')}
 `;
 }

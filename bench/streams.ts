@@ -23,6 +23,7 @@ const keys = (JSON.parse(readFileSync(file, 'utf8')) as { keys: string[] }).keys
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 1000);
 const WRITES = Number(process.env.BENCH_STREAM_WRITES ?? 300);
 const WRITES_PER_SECOND = Number(process.env.BENCH_STREAM_RATE ?? 30);
+const RUN = `${Date.now().toString(36)}`;
 const TRANSPORT = process.env.BENCH_STREAM_TRANSPORT === 'websocket' ? 'websocket' : 'sse';
 const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
 
@@ -36,6 +37,13 @@ async function rss(): Promise<number> {
 const sentAt = new Map<string, number>();
 const latencies: number[] = [];
 let expected = 0;
+/** Subscriptions refused or failed (WebSocket), and the first reason. */
+let failures = 0;
+let firstFailure: string | undefined;
+const failed = (error: unknown) => {
+  failures++;
+  firstFailure ??= error instanceof Error ? error.message : JSON.stringify(error);
+};
 
 type Changes = { changes?: { profile?: { to?: { bench?: string } } } };
 
@@ -59,7 +67,14 @@ function openSubscription(key: string): Promise<void> {
     });
     client.subscribe<{ customerEvents: Changes }>(
       { query: `subscription { customerEvents(after: "${newest}") { changes } }` },
-      { next: (result) => received(result.data?.customerEvents), error: (error) => reject(error), complete: () => {} },
+      {
+        next: (result) => (result.errors ? failed(result.errors) : received(result.data?.customerEvents)),
+        error: (error) => {
+          failed(error);
+          reject(error instanceof Error ? error : new Error(JSON.stringify(error)));
+        },
+        complete: () => {},
+      },
     );
   });
 }
@@ -127,7 +142,9 @@ async function main() {
   const writes: Promise<unknown>[] = [];
   for (let i = 0; i < WRITES; i++) {
     const key = keys[(i * 7) % keys.length]!;
-    const marker = `m${i}`;
+    // Unique to this run: a write that sets the value a previous run left changes nothing and so
+    // records no event (the SSE and WebSocket runs go over the same customers).
+    const marker = `${RUN}-${i}`;
     sentAt.set(marker, performance.now());
     expected += streamsPerKey.get(key) ?? 0;
     writes.push(
@@ -154,6 +171,8 @@ async function main() {
       writes: WRITES,
       deliveries: latencies.length,
       expected,
+      failures,
+      firstFailure,
       p50: pct(50),
       p99: pct(99),
       max: latencies.at(-1) ?? NaN,

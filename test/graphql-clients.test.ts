@@ -206,6 +206,35 @@ describe("Apollo's multipart subscription protocol on the wire", () => {
   });
 });
 
+describe('@defer without an incremental client', () => {
+  it('stays incremental when repeated past the point where graphql-jit compiles a document', async () => {
+    const c = await t.customer();
+    for (let i = 0; i < 15; i++) {
+      const res = await t.http('POST', '/graphql', {
+        key: c.key,
+        headers: { accept: 'multipart/mixed' },
+        body: { query: '{ customer { uuid ... @defer { name } } }' },
+      });
+      expect(res.headers.get('content-type')).toMatch(/^multipart\/mixed/);
+      const text = await res.text();
+      expect(text, `execution ${i + 1}`).toContain('"hasNext":true');
+      expect(text).toContain(`"incremental":[{"data":{"name":"${c.name}"}`);
+    }
+  });
+
+  it('is 406 for a client that accepts only JSON (the result comes in parts, which JSON cannot carry)', async () => {
+    const c = await t.customer();
+    const res = await t.http('POST', '/graphql', {
+      key: c.key,
+      headers: { accept: 'application/json' },
+      body: { query: '{ customer { uuid ... @defer { name } } }' },
+    });
+    expect(res.status).toBe(406);
+    // The same document without @defer is an ordinary answer.
+    expect((await t.gql(c.key, '{ customer { uuid name } }')).data).toEqual({ customer: { uuid: c.uuid, name: c.name } });
+  });
+});
+
 describe('urql', () => {
   it('subscriptionExchange over graphql-ws: a change made through REST arrives', async () => {
     const c = await t.customer();

@@ -179,22 +179,27 @@ describe('GraphQL over WebSocket (graphql-ws)', () => {
     }
   });
 
-  it('closes a suspended key\'s socket (4401) and ends its subscription, within the bound of the SSE streams', async () => {
-    const c = await t.customer();
-    const second = (await (await t.http('POST', '/customers/self/apikeys', { key: c.key, body: { name: 'watcher' } })).json()) as { secret: string };
-    const before = t.services.events.hub.streams;
-    const { client: ws, closed } = client({ Authorization: `Bearer ${second.secret}` });
-    subscribe(ws, 'subscription { customerEvents { id type } }');
-    expect(await streamsReach(before + 1)).toBe(before + 1);
-    const suspended = Date.now();
-    expect((await t.http('PATCH', '/customers/self/apikeys/watcher', { key: c.key, body: { active: false } })).status).toBe(200);
-    const result = await Promise.race([closed, new Promise<undefined>((r) => setTimeout(r, 5000))]);
-    expect(result?.code).toBe(4401);
-    // A second as promised, plus room for a loaded machine.
-    expect(Date.now() - suspended).toBeLessThan(3000);
-    expect(await streamsReach(before)).toBe(before);
-    await ws.dispose();
-  });
+  for (const [how, change] of [
+    ['suspended', (key: string) => t.http('PATCH', '/customers/self/apikeys/watcher', { key, body: { active: false } })],
+    ['deleted', (key: string) => t.http('DELETE', '/customers/self/apikeys/watcher', { key })],
+  ] as const) {
+    it(`closes a ${how} key's socket (4401) and ends its subscription, within the bound of the SSE streams`, async () => {
+      const c = await t.customer();
+      const second = (await (await t.http('POST', '/customers/self/apikeys', { key: c.key, body: { name: 'watcher' } })).json()) as { secret: string };
+      const before = t.services.events.hub.streams;
+      const { client: ws, closed } = client({ Authorization: `Bearer ${second.secret}` });
+      subscribe(ws, 'subscription { customerEvents { id type } }');
+      expect(await streamsReach(before + 1)).toBe(before + 1);
+      const changed = Date.now();
+      expect((await change(c.key)).status).toBeLessThan(300);
+      const result = await Promise.race([closed, new Promise<undefined>((r) => setTimeout(r, 5000))]);
+      expect(result?.code).toBe(4401);
+      // A second as promised, plus room for a loaded machine.
+      expect(Date.now() - changed).toBeLessThan(3000);
+      expect(await streamsReach(before)).toBe(before);
+      await ws.dispose();
+    });
+  }
 
   it('closes the socket with 4403 when the customer is deactivated', async () => {
     const c = await t.customer();
@@ -240,6 +245,14 @@ describe('GraphQL over WebSocket (graphql-ws)', () => {
     const errors = (sub.ended?.error ?? sub.results[0]?.errors) as { message: string; extensions?: { code?: string } }[];
     expect(errors[0]!.extensions?.code).toBe('BAD_REQUEST');
     expect(errors[0]!.message).toMatch(/alias/i);
+    await ws.dispose();
+  });
+
+  it('closes the socket with 1009 for a message larger than MAX_BODY_BYTES (64 KiB)', async () => {
+    const c = await t.customer();
+    const { client: ws, closed } = client({ Authorization: `Bearer ${c.key}` });
+    subscribe(ws, `{ customer { name } } # ${'x'.repeat(70_000)}`);
+    expect((await closed).code).toBe(1009);
     await ws.dispose();
   });
 

@@ -92,7 +92,15 @@ export function attachWebSocket(server: Server, services: Services, logger: Logg
       logger.info({ origin }, 'a WebSocket from an origin not in CORS_ORIGINS was refused');
       return refuse(socket, 403, 'Forbidden');
     }
-    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      // A socket's 'error' is a client breaking the protocol (a message over maxPayload, a bad
+      // frame), and ws closes the socket itself (1009, 1002). graphql-ws would print each one with
+      // its stack through console.error: its listener is kept out, and the log says it briefly.
+      const once = ws.once.bind(ws);
+      ws.once = ((event: string, listener: (...args: unknown[]) => void) =>
+        event === 'error' ? ws.on('error', (error) => logger.info({ reason: error.message }, 'a WebSocket client broke the protocol')) : once(event, listener)) as typeof ws.once;
+      wss.emit('connection', ws, request);
+    });
   };
   server.on('upgrade', onUpgrade);
 
@@ -113,8 +121,14 @@ export function attachWebSocket(server: Server, services: Services, logger: Logg
           await services.authenticator.authenticate(authorization);
         } catch (error) {
           const refusal = toAppError(error);
-          if (refusal.status !== 401 && refusal.status !== 403) throw error;
-          refuseSocket(ctx as Context<Record<string, unknown>, Extra>, refusal);
+          if (refusal.status === 401 || refusal.status === 403) {
+            refuseSocket(ctx as Context<Record<string, unknown>, Extra>, refusal);
+          } else {
+            // The key could not be checked (the database is away): logged here, safely, rather than
+            // thrown to graphql-ws, which would print it and send its text as the close reason.
+            logger.warn({ err: describeError(error) }, 'could not check the key of a WebSocket');
+            ctx.extra.socket.close(1011, 'The service could not check the key; reconnect shortly');
+          }
           return false;
         }
         (ctx.extra as Extra).state = { authorization };
