@@ -38,6 +38,7 @@ interface Request {
 }
 /** What bench/streams.ts measured: live event streams held open by one service process. */
 interface StreamFigures {
+  transport: 'sse' | 'websocket';
   streams: number;
   rssBeforeMb: number;
   rssOpenMb: number;
@@ -45,6 +46,8 @@ interface StreamFigures {
   writes: number;
   deliveries: number;
   expected: number;
+  /** Subscriptions refused or failed (WebSocket). */
+  failures?: number;
   p50: number;
   p99: number;
   max: number;
@@ -213,7 +216,7 @@ async function main() {
   };
   const targets: Target[] = [];
   const rows: Row[] = [];
-  const streams: { kind: Kind; figures: StreamFigures }[] = [];
+  const streams: { kind: Kind; figures: StreamFigures[] }[] = [];
   try {
     for (const kind of kinds) {
       console.log(`Seeding ${kind === 'PostgreSQL' ? 'PostgreSQL (gateway_bench)' : 'the embedded database'}…`);
@@ -270,10 +273,14 @@ async function main() {
         rows.push({ ...row, rps: requests / seconds, sqlPerRequest: statements / requests });
       }
     }
-    // Live event streams on each service (its RSS is read from its /metrics).
+    // Live event streams on each service (its RSS is read from its /metrics): over SSE, then as
+    // GraphQL subscriptions over WebSocket.
     for (const target of targets) {
       process.stdout.write(`live event streams (${target.kind})…\n`);
-      streams.push({ kind: target.kind, figures: await measureStreams(target.port, target.seeded) });
+      const figures = [await measureStreams(target.port, target.seeded, 'sse')];
+      process.stdout.write(`live event streams over WebSocket (${target.kind})…\n`);
+      figures.push(await measureStreams(target.port, target.seeded, 'websocket'));
+      streams.push({ kind: target.kind, figures });
     }
 
     // The same two reads with WORKERS=2: what a second worker process buys on this machine. Each
@@ -355,11 +362,12 @@ async function otlpSink() {
 }
 
 /** Runs bench/streams.ts against the service: many open SSE streams, their memory and delivery latency. */
-async function measureStreams(port: number, seeded: Seeded): Promise<StreamFigures> {
+async function measureStreams(port: number, seeded: Seeded, transport: StreamFigures['transport']): Promise<StreamFigures> {
   const file = join(root, 'bench/.data/stream-keys.json');
   writeFileSync(file, JSON.stringify({ keys: seeded.customerKeys.map((k) => k.secret) }));
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/streams.ts'), String(port), file], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, BENCH_STREAM_TRANSPORT: transport },
   });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -398,7 +406,7 @@ named prepared statements for the two hot reads (no measurable change, and they
 break on the embedded database's shared session).
 `;
 
-function report(rows: Row[], seeded: Seeded, streams: { kind: Kind; figures: StreamFigures }[]) {
+function report(rows: Row[], seeded: Seeded, streams: { kind: Kind; figures: StreamFigures[] }[]) {
   const base = rows[0]!.rps;
   const fmt = (n: number | undefined, digits = 0) => (n === undefined || Number.isNaN(n) ? '–' : n.toFixed(digits));
   const header =
@@ -454,18 +462,25 @@ ${HISTORY}`;
 
 await main();
 
-function streamsSection(kind: Kind, s: StreamFigures): string {
+function streamsSection(kind: Kind, all: StreamFigures[]): string {
   const f = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '–');
+  const name = { sse: 'SSE (`/customers/self/events`)', websocket: 'WebSocket (graphql-ws `customerEvents`)' };
+  const rows = all.map(
+    (s) =>
+      `| ${name[s.transport]} | ${s.streams} | ${f(s.rssBeforeMb)} | ${f(s.rssOpenMb)} | ${f(s.rssOpenMb - s.rssBeforeMb)} | ${f(s.rssAfterWritesMb)} | ${s.deliveries} | ${s.expected} | ${s.failures ?? 0} | ${f(s.p50, 1)} | ${f(s.p99, 1)} | ${f(s.max, 1)} |`,
+  );
   return `
 ## Live event streams (${kind})
 
-${s.streams} Server-Sent Events streams held open on the customers' own \`/customers/self/events\`
-(spread over the ${s.expected ? 'seeded' : ''} customer keys, from a separate process), then ${s.writes} profile
-changes at a steady rate, each delivered to every open stream of its customer. Latency is from the
-moment the write was sent to the moment a stream received the event (so it includes the write).
+${all[0]!.streams} streams held open on one process (spread over the seeded customer keys, from a
+separate process), then ${all[0]!.writes} profile changes at a steady rate, each delivered to every
+open stream of its customer: first as Server-Sent Events streams on the customers' own
+\`/customers/self/events\`, then (those closed) as GraphQL subscriptions over a WebSocket each.
+Latency is from the moment the write was sent to the moment a stream received the event (so it
+includes the write).
 
-| streams | RSS before MB | RSS with streams MB | growth MB | RSS after writes MB | deliveries | expected | p50 ms | p99 ms | max ms |
-|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
-| ${s.streams} | ${f(s.rssBeforeMb)} | ${f(s.rssOpenMb)} | ${f(s.rssOpenMb - s.rssBeforeMb)} | ${f(s.rssAfterWritesMb)} | ${s.deliveries} | ${s.expected} | ${f(s.p50, 1)} | ${f(s.p99, 1)} | ${f(s.max, 1)} |
+| transport | streams | RSS before MB | RSS with streams MB | growth MB | RSS after writes MB | deliveries | expected | refused | p50 ms | p99 ms | max ms |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+${rows.join('\n')}
 `;
 }

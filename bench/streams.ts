@@ -7,16 +7,24 @@
  * JSON line: streams open, the service's RSS before and after opening them, delivery latencies,
  * and how many deliveries never arrived.
  *
+ * With BENCH_STREAM_TRANSPORT=websocket, each stream is instead a GraphQL subscription
+ * (`customerEvents`) over a WebSocket of its own (graphql-ws's client over `ws`), as a browser tab
+ * with Apollo's GraphQLWsLink would hold one.
+ *
  *   node --import tsx bench/streams.ts <port> <file with {"keys": [...]}>
  */
 import { request, Agent } from 'node:http';
 import { readFileSync } from 'node:fs';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 
 const [port, file] = [Number(process.argv[2]), process.argv[3]!];
 const keys = (JSON.parse(readFileSync(file, 'utf8')) as { keys: string[] }).keys;
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 1000);
 const WRITES = Number(process.env.BENCH_STREAM_WRITES ?? 300);
 const WRITES_PER_SECOND = Number(process.env.BENCH_STREAM_RATE ?? 30);
+const RUN = `${Date.now().toString(36)}`;
+const TRANSPORT = process.env.BENCH_STREAM_TRANSPORT === 'websocket' ? 'websocket' : 'sse';
 const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
 
 async function rss(): Promise<number> {
@@ -29,8 +37,50 @@ async function rss(): Promise<number> {
 const sentAt = new Map<string, number>();
 const latencies: number[] = [];
 let expected = 0;
+/** Subscriptions refused or failed (WebSocket), and the first reason. */
+let failures = 0;
+let firstFailure: string | undefined;
+const failed = (error: unknown) => {
+  failures++;
+  firstFailure ??= error instanceof Error ? error.message : JSON.stringify(error);
+};
+
+type Changes = { changes?: { profile?: { to?: { bench?: string } } } };
+
+function received(event: Changes | undefined) {
+  const marker = event?.changes?.profile?.to?.bench;
+  if (marker && sentAt.has(marker)) latencies.push(performance.now() - sentAt.get(marker)!);
+}
+
+/** A subscription over a WebSocket of its own; resolves once the socket is acknowledged. */
+function openSubscription(key: string): Promise<void> {
+  const newest = newestOf.get(key) ?? 0;
+  return new Promise((resolve, reject) => {
+    const client = createClient({
+      url: `ws://127.0.0.1:${port}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { Authorization: `Bearer ${key}` },
+      retryAttempts: 0,
+      lazy: false,
+      on: { connected: () => resolve() },
+      onNonLazyError: reject,
+    });
+    client.subscribe<{ customerEvents: Changes }>(
+      { query: `subscription { customerEvents(after: "${newest}") { changes } }` },
+      {
+        next: (result) => (result.errors ? failed(result.errors) : received(result.data?.customerEvents)),
+        error: (error) => {
+          failed(error);
+          reject(error instanceof Error ? error : new Error(JSON.stringify(error)));
+        },
+        complete: () => {},
+      },
+    );
+  });
+}
 
 function openStream(key: string): Promise<void> {
+  if (TRANSPORT === 'websocket') return openSubscription(key);
   const newest = newestOf.get(key) ?? 0;
   return new Promise((resolve, reject) => {
     const req = request(
@@ -53,8 +103,7 @@ function openStream(key: string): Promise<void> {
             const block = buffer.slice(0, cut);
             buffer = buffer.slice(cut + 2);
             const data = block.split('\n').find((l) => l.startsWith('data: '));
-            const marker = data ? (JSON.parse(data.slice(6)) as { changes?: { profile?: { to?: { bench?: string } } } }).changes?.profile?.to?.bench : undefined;
-            if (marker && sentAt.has(marker)) latencies.push(performance.now() - sentAt.get(marker)!);
+            if (data) received(JSON.parse(data.slice(6)) as Changes);
           }
         });
         resolve();
@@ -93,7 +142,9 @@ async function main() {
   const writes: Promise<unknown>[] = [];
   for (let i = 0; i < WRITES; i++) {
     const key = keys[(i * 7) % keys.length]!;
-    const marker = `m${i}`;
+    // Unique to this run: a write that sets the value a previous run left changes nothing and so
+    // records no event (the SSE and WebSocket runs go over the same customers).
+    const marker = `${RUN}-${i}`;
     sentAt.set(marker, performance.now());
     expected += streamsPerKey.get(key) ?? 0;
     writes.push(
@@ -112,6 +163,7 @@ async function main() {
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
   console.log(
     JSON.stringify({
+      transport: TRANSPORT,
       streams: STREAMS,
       rssBeforeMb: before,
       rssOpenMb: after,
@@ -119,6 +171,8 @@ async function main() {
       writes: WRITES,
       deliveries: latencies.length,
       expected,
+      failures,
+      firstFailure,
       p50: pct(50),
       p99: pct(99),
       max: latencies.at(-1) ?? NaN,

@@ -8,6 +8,7 @@ import { bootstrapSystemKey } from './auth/api-keys.js';
 import type { Config } from './config.js';
 import { createServices } from './services.js';
 import { KEEPALIVE, openDatabase, type Database } from './db/database.js';
+import { attachWebSocket } from './graphql/websocket.js';
 import { startPruning } from './events/retention.js';
 import { describeError, type Logger } from './logger.js';
 import { startTracing, stopTracing } from './telemetry.js';
@@ -107,6 +108,8 @@ export async function serve(config: Config, logger: Logger, options: { bootstrap
   let stopping = false;
   const server = createServer(app);
   server.keepAliveTimeout = 65_000;
+  // GraphQL over WebSocket, on /graphql on the same port (upgrade requests).
+  const websocket = attachWebSocket(server, services, logger, config);
 
   // Requests in flight on each connection. Once shutdown begins, each response closes its
   // connection: keep-alive clients would otherwise hold the server open until their idle timeout
@@ -173,7 +176,7 @@ export async function serve(config: Config, logger: Logger, options: { bootstrap
       logger.error('shutdown did not finish in 20 s; exiting');
       logger.flush(() => process.exit(1));
     }, 20_000).unref();
-    // Stop accepting; end the event streams (each with a last `event: end`; clients resume from their
+    // Stop accepting; close the WebSockets (1001); end the event streams (each with a last `event: end`; clients resume from their
     // Last-Event-ID elsewhere); finish in-flight requests; then flush activity and close the database.
     stopPruning();
     // Connections the kernel has completed are taken before the port closes (closing it resets
@@ -187,11 +190,14 @@ export async function serve(config: Config, logger: Logger, options: { bootstrap
     // net.Server's close, not http.Server's: that one also cuts every connection it thinks idle
     // at once, including one whose request has arrived but is not parsed yet.
     const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
+    // WebSockets close with 1001 (going away) and the reason; their subscriptions end with them.
+    const socketsClosed = websocket.close();
     services.events.hub.close();
     for (const response of inFlight) if (!response.headersSent) response.setHeader('connection', 'close');
     void closeIdleSafely(closed);
     const timer = setTimeout(() => server.closeAllConnections(), 10_000);
     await closed;
+    await socketsClosed;
     clearTimeout(timer);
     await services.activity.stop();
     await services.rateLimiter.close();

@@ -59,7 +59,7 @@ export interface GqlResult {
 let counter = 0;
 
 export async function createTestApp(
-  options: { authCacheTtlMs?: number; rateLimit?: { perSecond: number; burst: number } } = {},
+  options: { authCacheTtlMs?: number; rateLimit?: { perSecond: number; burst: number }; maxStreamsPerKey?: number } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase();
   const queries: string[] = [];
@@ -77,7 +77,7 @@ export async function createTestApp(
     activityFlushMs: 60_000,
     rateLimit: options.rateLimit,
     // A client cancelling a stream is noticed at its next write: a short heartbeat keeps tests quick.
-    events: { heartbeatMs: 500 },
+    events: { heartbeatMs: 500, ...(options.maxStreamsPerKey ? { maxStreamsPerKey: options.maxStreamsPerKey } : {}) },
   });
   const app = createApp(services, logger, { CORS_ORIGINS: [], GRAPHQL_INTROSPECTION: true, METRICS: true });
   const system = await insertKey(database.prisma, { name: 'test-system', type: 'system' });

@@ -6,7 +6,9 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { createTestDatabase } from './helpers.js';
 
 /**
@@ -273,3 +275,42 @@ function post(port: number, key: string, body: unknown, agent?: Agent) {
   });
   return { sent, done };
 }
+
+describe('SIGTERM with GraphQL WebSockets open', () => {
+  it('closes each socket with 1001 and the reason (its subscription ends with it) and exits 0', async () => {
+    const server = await start();
+    try {
+      const created = await call(server.port, ADMIN, 'POST', '/graphql', {
+        query: 'mutation { createCustomer(input: {name: "Sockets Ltd"}) { uuid } createApiKey(customer: "Sockets Ltd", name: "live") { secret } }',
+      });
+      expect(created.body.errors, server.output()).toBeUndefined();
+      const secret = created.body.data.createApiKey.secret as string;
+      let closedWith!: (closed: { code: number; reason: string }) => void;
+      const closed = new Promise<{ code: number; reason: string }>((resolve) => (closedWith = resolve));
+      const client = createClient({
+        url: `ws://127.0.0.1:${server.port}/graphql`,
+        webSocketImpl: WebSocket,
+        connectionParams: { Authorization: `Bearer ${secret}` },
+        retryAttempts: 0,
+        on: { closed: (event) => closedWith({ code: (event as CloseEvent).code, reason: String((event as CloseEvent).reason) }) },
+      });
+      const subscribed = new Promise<void>((resolve) => {
+        client.subscribe(
+          { query: 'subscription { customerEvents { id type } }' },
+          { next: () => resolve(), error: () => {}, complete: () => {} },
+        );
+        // The subscription is running once the service answers a query on the same socket after it.
+        client.subscribe({ query: '{ customer { uuid } }' }, { next: () => resolve(), error: () => {}, complete: () => {} });
+      });
+      await subscribed;
+      server.child.kill('SIGTERM');
+      const { code, reason } = await closed;
+      expect(code).toBe(1001);
+      expect(reason).toMatch(/shutting down/);
+      expect(await server.exited).toBe(0);
+      await client.dispose();
+    } finally {
+      server.child.kill('SIGKILL');
+    }
+  }, 90_000);
+});

@@ -56,7 +56,7 @@ builder.addScalarType('UUID', UUIDResolver);
 
 builder.queryType({ description: 'What may be read: customers, and the one the key owns.' });
 builder.mutationType({ description: 'Changes to customers, their profiles, settings and keys; each one is recorded as an event.' });
-builder.subscriptionType({ description: 'Changes as they happen, delivered over Server-Sent Events (`Accept: text/event-stream`).' });
+builder.subscriptionType({ description: 'Changes as they happen, delivered over WebSocket (graphql-transport-ws), Server-Sent Events (`Accept: text/event-stream`) or multipart HTTP (Apollo\'s `subscriptionSpec=1.0`).' });
 
 /** The argument that names a customer in mutations: "self", a UUID, an id or a name. */
 export const customerArgs = builder.args((t) => ({

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
+import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { createYoga } from 'graphql-yoga';
 import type { AppOptions } from '../config.js';
 import { toAppError } from '../errors.js';
@@ -15,6 +16,7 @@ import { isIntrospectionOnly } from './introspection.js';
 import { useJit } from './jit.js';
 import { useOperationLimits, useRequestBody, type GraphQLServerContext } from './limits.js';
 import { schema, subgraphSchema } from './schema.js';
+import { MULTIPART_SUBSCRIPTION_TYPE, sseToMultipart, wantsMultipartSubscription } from './multipart-subscriptions.js';
 import { loadTrustedDocuments, useTrustedDocuments } from './trusted-documents.js';
 import { useTracing } from './tracing.js';
 import { activeTracer } from '../telemetry.js';
@@ -30,10 +32,12 @@ export interface GraphQLEndpoint {
   graphiql: boolean;
   /** Repeated documents compiled with graphql-jit (when GRAPHQL_JIT is on). */
   jit: boolean;
+  /** `@defer` and `@stream` answered incrementally (multipart/mixed or SSE). */
+  incremental: boolean;
 }
 
 /** What clients call. */
-export const PUBLIC_GRAPHQL: GraphQLEndpoint = { path: '/graphql', schema, graphiql: true, jit: true };
+export const PUBLIC_GRAPHQL: GraphQLEndpoint = { path: '/graphql', schema, graphiql: true, jit: true, incremental: true };
 
 /**
  * What a federation gateway calls: the same operations, plus `_entities` and `_service`. graphql-jit
@@ -41,7 +45,7 @@ export const PUBLIC_GRAPHQL: GraphQLEndpoint = { path: '/graphql', schema, graph
  * for graphql-js (a prototype saw compiled documents break it), and a gateway's few documents gain
  * little from compiling.
  */
-export const SUBGRAPH: GraphQLEndpoint = { path: '/subgraph', schema: subgraphSchema, graphiql: false, jit: false };
+export const SUBGRAPH: GraphQLEndpoint = { path: '/subgraph', schema: subgraphSchema, graphiql: false, jit: false, incremental: false };
 
 /**
  * A GraphQL door: Yoga at the endpoint's path. The front door has read the body once, under
@@ -54,9 +58,72 @@ export function createGraphQLDoor(
   options: AppOptions,
   endpoint: GraphQLEndpoint = PUBLIC_GRAPHQL,
 ): (request: HttpRequest) => Promise<HttpResponse> {
+  const yoga = createGraphQLServer(services, logger, options, endpoint);
+
+  return async (request) => {
+    request.info.route = endpoint.path;
+    const context: GraphQLServerContext = { info: request.info };
+    let body: string | undefined;
+    if (request.method === 'POST') {
+      try {
+        body = decodeUtf8(await readBody(request, options.MAX_BODY_BYTES));
+      } catch (error) {
+        context.bodyError = toAppError(error);
+      }
+    }
+    // Apollo's multipart subscriptions: Yoga is asked for SSE, and its stream rewritten below.
+    const multipart = request.method === 'POST' && wantsMultipartSubscription(request.headers.get('accept'));
+    const headers = multipart
+      ? {
+          get: (name: string) => (name.toLowerCase() === 'accept' ? 'text/event-stream' : request.headers.get(name)),
+          all: () => ({ ...request.headers.all(), accept: 'text/event-stream' }),
+        }
+      : request.headers;
+    // Yoga reads a request's method, URL, headers and body text (its JSON and GraphQL parsers; file
+    // uploads and its body-size check are off): it is handed exactly that, over the body read above,
+    // rather than a Fetch API Request built from a copy of every header.
+    const text = body ?? '';
+    const yogaRequest = {
+      method: request.method,
+      url: request.url.href,
+      parsedUrl: request.url,
+      headers,
+      body: null,
+      text: async () => text,
+      json: async () => JSON.parse(text),
+    };
+    const response = await yoga.handleRequest(yogaRequest as unknown as Request, context);
+    const out: Record<string, string> = {};
+    response.headers.forEach((value, name) => (out[name.toLowerCase()] = value));
+    if (!response.body) return { status: response.status, headers: out, body: null };
+    if (multipart && /^text\/event-stream/.test(out['content-type'] ?? '')) {
+      // Yoga's `content-encoding: none` is meant for SSE proxies; neither answer below is SSE.
+      delete out['content-encoding'];
+      if (response.status !== 200) {
+        // Refused before it started (no key, another customer's events): Yoga's stream holds the
+        // one result with the errors. It goes back as JSON with its status, as a query's refusal
+        // would (Apollo Client reports it as the subscription's error).
+        const result = /^data: (.*)$/m.exec(await response.text())?.[1] ?? '{"errors":[{"message":"The subscription was refused"}]}';
+        return { status: response.status, headers: { ...out, 'content-type': 'application/json; charset=utf-8' }, body: result };
+      }
+      out['content-type'] = MULTIPART_SUBSCRIPTION_TYPE;
+      return { status: 200, headers: out, body: sseToMultipart(response.body as ReadableStream<Uint8Array>) };
+    }
+    // Anything else (a 401, a 400 for a document that does not validate) goes back as Yoga wrote it.
+    if (STREAMED.test(out['content-type'] ?? '')) return { status: response.status, headers: out, body: response.body as ReadableStream<Uint8Array> };
+    return { status: response.status, headers: out, body: await response.text() };
+  };
+}
+
+/**
+ * The Yoga server behind a GraphQL door, with every plugin (error contract, body and operation
+ * limits, trusted documents, introspection, graphql-jit, tracing). The WebSocket transport
+ * (websocket.ts) runs its operations through one too, so that the same rules apply there.
+ */
+export function createGraphQLServer(services: Services, logger: Logger, options: AppOptions, endpoint: GraphQLEndpoint = PUBLIC_GRAPHQL) {
   const trustedDocuments = options.TRUSTED_DOCUMENTS ? loadTrustedDocuments(options.TRUSTED_DOCUMENTS) : undefined;
   const tracer = activeTracer();
-  const yoga = createYoga<GraphQLServerContext, RequestContext>({
+  return createYoga<GraphQLServerContext, RequestContext>({
     schema: endpoint.schema,
     graphqlEndpoint: endpoint.path,
     landingPage: false,
@@ -100,6 +167,8 @@ export function createGraphQLDoor(
       useErrorContract(),
       useRequestBody(options.MAX_BODY_BYTES),
       useOperationLimits(options),
+      // @defer and @stream (the public schema declares them; graphql-jit leaves such documents to graphql-js).
+      ...(endpoint.incremental ? [useDeferStream()] : []),
       ...(trustedDocuments ? [useTrustedDocuments(trustedDocuments)] : []),
       ...(options.GRAPHQL_INTROSPECTION ? [] : [useDisableIntrospection()]),
       // Queries and mutations a client repeats run compiled (jit.ts; measured in bench/jit.ts).
@@ -110,36 +179,4 @@ export function createGraphQLDoor(
       ...(tracer ? [useTracing(tracer)] : []),
     ],
   });
-
-  return async (request) => {
-    request.info.route = endpoint.path;
-    const context: GraphQLServerContext = { info: request.info };
-    let body: string | undefined;
-    if (request.method === 'POST') {
-      try {
-        body = decodeUtf8(await readBody(request, options.MAX_BODY_BYTES));
-      } catch (error) {
-        context.bodyError = toAppError(error);
-      }
-    }
-    // Yoga reads a request's method, URL, headers and body text (its JSON and GraphQL parsers; file
-    // uploads and its body-size check are off): it is handed exactly that, over the body read above,
-    // rather than a Fetch API Request built from a copy of every header.
-    const text = body ?? '';
-    const yogaRequest = {
-      method: request.method,
-      url: request.url.href,
-      parsedUrl: request.url,
-      headers: request.headers,
-      body: null,
-      text: async () => text,
-      json: async () => JSON.parse(text),
-    };
-    const response = await yoga.handleRequest(yogaRequest as unknown as Request, context);
-    const out: Record<string, string> = {};
-    response.headers.forEach((value, name) => (out[name.toLowerCase()] = value));
-    if (!response.body) return { status: response.status, headers: out, body: null };
-    if (STREAMED.test(out['content-type'] ?? '')) return { status: response.status, headers: out, body: response.body as ReadableStream<Uint8Array> };
-    return { status: response.status, headers: out, body: await response.text() };
-  };
 }

@@ -1,5 +1,5 @@
 import { useGraphQlJit } from '@envelop/graphql-jit';
-import { Kind, type DocumentNode, type ExecutionArgs } from 'graphql';
+import { BREAK, Kind, visit, type DocumentNode, type ExecutionArgs } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
 /**
@@ -21,6 +21,9 @@ import type { Plugin } from 'graphql-yoga';
  * sender that many executions. Documents are told apart by identity, as Yoga's parse cache hands
  * the same DocumentNode to every request with the same text.
  *
+ * Documents using `@defer` or `@stream` stay on graphql-js too: graphql-jit knows nothing of
+ * incremental delivery and would answer them whole, or not at all.
+ *
  * A document graphql-jit cannot compile is answered with graphql-jit's errors (masked and coded
  * like any other); `onCompileError` hears of it.
  */
@@ -36,7 +39,7 @@ export function useJit(options: { compileAfter?: number; onCompileError?: (error
   return useGraphQlJit(
     { customJSONSerializer: false },
     {
-      enableIf: (args: ExecutionArgs) => !isSubscription(args) && hot(args.document),
+      enableIf: (args: ExecutionArgs) => !isSubscription(args) && !isIncremental(args.document) && hot(args.document),
       onError: (result) => options.onCompileError?.(result.errors ?? []),
     },
   ) as Plugin;
@@ -48,4 +51,24 @@ function isSubscription(args: ExecutionArgs): boolean {
     if (args.operationName ? definition.name?.value === args.operationName : true) return definition.operation === 'subscription';
   }
   return false;
+}
+
+/** Whether a document asks for incremental delivery (`@defer` or `@stream`); remembered per document. */
+const incremental = new WeakMap<DocumentNode, boolean>();
+function isIncremental(document: DocumentNode): boolean {
+  let found = incremental.get(document);
+  if (found === undefined) {
+    found = false;
+    visit(document, {
+      Directive(node) {
+        if (node.name.value === 'defer' || node.name.value === 'stream') {
+          found = true;
+          return BREAK;
+        }
+        return undefined;
+      },
+    });
+    incremental.set(document, found);
+  }
+  return found;
 }

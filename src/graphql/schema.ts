@@ -1,3 +1,5 @@
+import { GraphQLDeferDirective, GraphQLStreamDirective } from '@graphql-tools/utils';
+import { specifiedDirectives } from 'graphql';
 import { builder } from './builder.js';
 import './customer.js';
 import './settings.js';
@@ -5,8 +7,15 @@ import './setting-mutations.js';
 import './api-key.js';
 import './event.js';
 
-/** The schema clients call at /graphql (printed to schema.graphql). */
-export const schema = builder.toSchema({ sortSchema: true });
+/**
+ * The schema clients call at /graphql (printed to schema.graphql). `@defer` and `@stream` are part
+ * of it (incremental delivery, run by door.ts's defer-stream plugin), so that clients and codegen
+ * reading the printed schema know them; they are the plugin's own definitions.
+ */
+export const schema = builder.toSchema({
+  sortSchema: true,
+  directives: [...specifiedDirectives, GraphQLDeferDirective, GraphQLStreamDirective],
+});
 
 /**
  * The same schema as an Apollo Federation 2 subgraph (printed to subgraph.graphql), served at
