@@ -64,6 +64,8 @@ export interface DatabaseTimeouts {
 }
 
 export const defaultTimeouts: DatabaseTimeouts = { connectMs: 2000, queryMs: 2000, feedMs: 2000 };
+/** The longest a request waits for the embedded database's one connection (see the pool below). */
+export const EMBEDDED_QUEUE_MS = 30_000;
 
 /**
  * TCP keepalive on every database connection: a peer that vanished without a reset (a dropped NAT
@@ -123,7 +125,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     // PGlite runs one statement at a time; more connections only interleave (see embedded.ts).
     max: embedded ? 1 : (options.poolSize ?? 10),
     // Every wait is bounded (README, Deployment notes): a free connection, a new one, an answer.
-    connectionTimeoutMillis: timeouts.connectMs,
+    // The embedded database is in this process, reached over loopback: no link can stall, and its
+    // one connection is a queue that a burst of writes lengthens (200 at once take seconds), so
+    // there the wait for it is bounded by EMBEDDED_QUEUE_MS instead.
+    connectionTimeoutMillis: embedded ? Math.max(timeouts.connectMs, EMBEDDED_QUEUE_MS) : timeouts.connectMs,
     query_timeout: timeouts.queryMs,
     // The server gives up too (57014), releasing its locks, when the statement itself is slow;
     // query_timeout covers an answer that never comes back at all (a stalled link).
