@@ -1,4 +1,7 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -276,5 +279,36 @@ describe('GraphQL over WebSocket (graphql-ws)', () => {
     const { client: ws } = client({ Authorization: `Bearer ${c.key}` }, { origin: ORIGIN });
     expect(await subscribe(ws, '{ customer { name } }').until(1)).toEqual([{ data: { customer: { name: c.name } } }]);
     await ws.dispose();
+  });
+});
+
+describe('GraphQL over WebSocket with TRUSTED_DOCUMENTS', () => {
+  it('runs only the documents in the file: another document is refused with BAD_REQUEST', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trusted-ws-'));
+    const file = join(dir, 'persisted-documents.json');
+    const trusted = '{ customer { name } }';
+    writeFileSync(file, JSON.stringify({ abc123: trusted }));
+    const options = { CORS_ORIGINS: [], GRAPHQL_INTROSPECTION: true, METRICS: false, TRUSTED_DOCUMENTS: file };
+    const own = createServer(createApp(t.services, createLogger('silent'), options));
+    const ownTransport = attachWebSocket(own, t.services, createLogger('silent'), options);
+    await new Promise<void>((resolve) => own.listen(0, '127.0.0.1', resolve));
+    const c = await t.customer();
+    const ws = createClient({
+      url: `ws://127.0.0.1:${(own.address() as { port: number }).port}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { Authorization: `Bearer ${c.key}` },
+      retryAttempts: 0,
+    });
+    try {
+      expect(await subscribe(ws, trusted).until(1)).toEqual([{ data: { customer: { name: c.name } } }]);
+      const other = subscribe(ws, '{ customer { uuid } }');
+      await other.until(1);
+      expect(JSON.stringify(other.ended?.error ?? other.results[0]?.errors)).toContain('BAD_REQUEST');
+    } finally {
+      await ws.dispose();
+      await ownTransport.close();
+      await new Promise((resolve) => own.close(resolve));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
