@@ -2,10 +2,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
 import { createLogger } from '../src/logger.js';
+import { launchChromium, skipWithoutChromium } from './browser.js';
 import { createTestApp, type TestApp } from './helpers.js';
 
 /**
@@ -16,9 +17,7 @@ import { createTestApp, type TestApp } from './helpers.js';
  * naming it is allowed, as other browsers need, is http-conventions.test.ts's.) The page is served from another origin
  * than the API, and every request that leaves the machine is blocked.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const skip = !existsSync(CHROMIUM) && process.env.CI !== 'true';
-if (skip) console.warn(`browser stream tests skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+const skip = skipWithoutChromium('browser stream tests');
 
 const FES = new URL('../node_modules/@microsoft/fetch-event-source/lib/esm/', import.meta.url);
 
@@ -52,11 +51,7 @@ describe.skipIf(skip)('event streams in a browser', () => {
     const quiet = createLogger('silent', new Writable({ write: (_c, _e, done) => done() }));
     api = createServer(createApp(t.services, quiet, { CORS_ORIGINS: [pageBase], GRAPHQL_INTROSPECTION: true, METRICS: false }));
     apiBase = await listen(api);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

@@ -1,12 +1,12 @@
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { build } from 'esbuild';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
 import { attachWebSocket, type WebSocketTransport } from '../src/graphql/websocket.js';
 import { createLogger } from '../src/logger.js';
+import { launchChromium, skipWithoutChromium } from './browser.js';
 import { createTestApp, type TestApp } from './helpers.js';
 
 /**
@@ -14,11 +14,7 @@ import { createTestApp, type TestApp } from './helpers.js';
  * origin in CORS_ORIGINS, every request leaving the machine blocked: a change made through REST
  * arrives over the browser's own WebSocket. The same page on another origin is refused.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-// Locally a missing browser skips with the reason; under CI the test runs and fails without it.
-const skip = !available && process.env.CI !== 'true';
-if (skip) console.warn(`Apollo-in-Chromium test skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+const skip = skipWithoutChromium('Apollo-in-Chromium test');
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
@@ -71,11 +67,7 @@ describe.skipIf(skip)('Apollo Client with GraphQLWsLink in Chromium', () => {
     transport = attachWebSocket(api, t.services, createLogger('silent'), options);
     await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
     apiPort = (api.address() as AddressInfo).port;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();

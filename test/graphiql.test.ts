@@ -1,8 +1,8 @@
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, skipWithoutChromium } from './browser.js';
 import { createTestApp, type TestApp } from './helpers.js';
 
 /**
@@ -10,11 +10,7 @@ import { createTestApp, type TestApp } from './helpers.js';
  * that leaves the machine blocked: the page must render, learn the schema before a key is given,
  * and run a query once the key is in the Headers pane, loading nothing from another host.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-// Locally a missing browser skips with the reason; under CI the test runs and fails without it.
-const skip = !available && process.env.CI !== 'true';
-if (skip) console.warn(`GraphiQL browser test skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+const skip = skipWithoutChromium('GraphiQL browser test');
 
 /** The editor shows spaces as no-break spaces. */
 const text = (shown: string) => shown.replace(/\u00a0/g, ' ');
@@ -33,11 +29,7 @@ describe.skipIf(skip)('GraphiQL in a browser', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     // Playwright gives the browser a fresh profile directory of its own.
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

@@ -13,6 +13,12 @@ export function toGraphQLError(error: AppError, original?: GraphQLError): GraphQ
   }));
 }
 
+/** The coded error a GraphQL error wraps (or the error itself, when it is one); undefined otherwise. */
+export function appErrorOf(error: unknown): AppError | undefined {
+  const cause = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  return cause instanceof AppError ? cause : undefined;
+}
+
 /**
  * Yoga's masking hook. Coded errors keep their message; anything else becomes INTERNAL
  * "Unexpected error" (or UNAVAILABLE when the database is away), and `onUnexpected` logs it.
@@ -21,7 +27,8 @@ export function createMaskError(onUnexpected: (error: unknown) => void) {
   return (error: unknown): Error => {
     const original = error instanceof GraphQLError ? error : undefined;
     const cause = original?.originalError ?? error;
-    if (cause instanceof AppError) return toGraphQLError(cause, original);
+    const coded = appErrorOf(error);
+    if (coded) return toGraphQLError(coded, original);
     // Parse, validation and argument errors: the client's mistake, free of internals
     // (useErrorContract gives them their code). A variable a scalar refuses ("Int cannot represent
     // non-integer value") carries the scalar's own GraphQLError: the client's mistake too.

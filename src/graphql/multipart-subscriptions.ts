@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import { AppError } from '../errors.js';
+import { appErrorOf } from './errors.js';
 
 /**
  * Apollo's multipart HTTP subscriptions (https://www.apollographql.com/docs/graphos/routing/operations/subscriptions/multipart-protocol):
@@ -26,8 +26,8 @@ const CLOSING = encoder.encode('--\r\n');
 
 /** A transport error's message: a coded error's own, anything else a generic one (no internals). */
 function messageOf(error: unknown): string {
-  const cause = error instanceof GraphQLError ? (error.originalError ?? error) : error;
-  if (cause instanceof AppError) return cause.message;
+  const coded = appErrorOf(error);
+  if (coded) return coded.message;
   if (error instanceof GraphQLError && !error.originalError) return error.message;
   return 'The subscription ended unexpectedly; subscribe again';
 }

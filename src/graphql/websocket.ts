@@ -11,7 +11,7 @@ import type { RequestInfo } from '../http/request.js';
 import { describeError, type Logger } from '../logger.js';
 import type { Services } from '../services.js';
 import { PUBLIC_GRAPHQL, createGraphQLServer } from './door.js';
-import { createMaskError, toGraphQLError } from './errors.js';
+import { appErrorOf, createMaskError, toGraphQLError } from './errors.js';
 import { loadTrustedDocuments } from './trusted-documents.js';
 
 /** A WebSocket close reason is at most 123 bytes (RFC 6455 §5.5): longer messages are cut. */
@@ -28,11 +28,10 @@ function closeCodeOf(error: AppError): number {
   return error.status === 403 ? CloseCode.Forbidden : CloseCode.Unauthorized;
 }
 
-/** The coded error behind a GraphQL error (or the error itself), when it is one. */
-function appErrorOf(error: unknown): AppError | undefined {
-  const cause = error instanceof GraphQLError ? (error.originalError ?? error) : error;
-  if (cause instanceof AppError) return cause;
-  // An error already in the contract's form (the context factory throws these).
+/** The coded error behind a GraphQL error, including one already in the contract's form (the context factory throws these). */
+function refusalOf(error: unknown): AppError | undefined {
+  const coded = appErrorOf(error);
+  if (coded) return coded;
   if (error instanceof GraphQLError) {
     const status = (error.extensions?.http as { status?: number } | undefined)?.status;
     if (status === 401 || status === 403) return new AppError(status === 401 ? 'UNAUTHENTICATED' : 'FORBIDDEN', error.message);
@@ -173,7 +172,7 @@ export function attachWebSocket(server: Server, services: Services, logger: Logg
         // A stream that found its key refused (suspended, deleted, customer inactive): the socket's
         // key is no good any more, so the socket goes with it.
         for (const error of errors) {
-          const refusal = appErrorOf(error);
+          const refusal = refusalOf(error);
           if (refusal && (refusal.status === 401 || refusal.status === 403)) refuseSocket(ctx as Context<Record<string, unknown>, Extra>, refusal);
         }
         // What goes to the client is masked as over HTTP (no internals).
