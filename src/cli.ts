@@ -13,7 +13,7 @@
  */
 import { parseArgs } from 'node:util';
 import { createApiKey, deleteApiKey, insertKey, updateApiKey } from './auth/api-keys.js';
-import { loadConfig } from './config.js';
+import { databaseTimeouts, loadConfig } from './config.js';
 import { createServices } from './services.js';
 import { createRequestContext } from './request-context.js';
 import { createCustomer, deleteCustomer, resolveCustomer } from './customers/service.js';
@@ -51,7 +51,7 @@ const database = await openDatabase({
   url: config.DATABASE_URL,
   dataDir: config.DATA_DIR,
   poolSize: 2,
-  timeouts: { connectMs: config.DB_CONNECT_TIMEOUT_MS, queryMs: config.DB_QUERY_TIMEOUT_MS, feedMs: config.FEED_TIMEOUT_MS },
+  timeouts: databaseTimeouts(config),
 }).catch((error: unknown) => {
   console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);

@@ -113,6 +113,11 @@ export type Config = z.infer<typeof envSchema>;
 export const configDefaults: Config = envSchema.parse({});
 
 /** Parses the environment once; a bad value stops start-up with a message naming the variable. */
+/** The database's bounds on waits, as openDatabase takes them (db/database.ts). */
+export function databaseTimeouts(config: Config) {
+  return { connectMs: config.DB_CONNECT_TIMEOUT_MS, queryMs: config.DB_QUERY_TIMEOUT_MS, feedMs: config.FEED_TIMEOUT_MS };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {

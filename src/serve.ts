@@ -5,9 +5,10 @@ import net, { type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createApp } from './app.js';
 import { bootstrapSystemKey } from './auth/api-keys.js';
-import type { Config } from './config.js';
+import { databaseTimeouts, type Config } from './config.js';
 import { createServices } from './services.js';
-import { KEEPALIVE, openDatabase, type Database } from './db/database.js';
+import { openDatabase, type Database } from './db/database.js';
+import { KEEPALIVE } from './db/keepalive.js';
 import { attachWebSocket } from './graphql/websocket.js';
 import { startPruning } from './events/retention.js';
 import { describeError, type Logger } from './logger.js';
@@ -28,7 +29,7 @@ export async function openOrExit(config: Config, logger: Logger): Promise<Databa
     listenUrl: config.LISTEN_DATABASE_URL,
     dataDir: config.DATA_DIR,
     poolSize: config.DB_POOL_SIZE,
-    timeouts: { connectMs: config.DB_CONNECT_TIMEOUT_MS, queryMs: config.DB_QUERY_TIMEOUT_MS, feedMs: config.FEED_TIMEOUT_MS },
+    timeouts: databaseTimeouts(config),
   }).catch((error: unknown) => {
     logger.fatal({ err: describeError(error), reason: error instanceof Error ? error.message : String(error) }, 'cannot open the database');
     logger.flush(() => process.exit(1));

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { startEmbeddedPostgres } from './embedded.js';
+import { KEEPALIVE } from './keepalive.js';
 import { Listener, type ListenHandlers } from './listen.js';
 import { LocalFeed } from './local-feed.js';
 import { applyMigrations } from './migrate.js';
@@ -67,12 +68,6 @@ export const defaultTimeouts: DatabaseTimeouts = { connectMs: 2000, queryMs: 200
 /** The longest a request waits for the embedded database's one connection (see the pool below). */
 export const EMBEDDED_QUEUE_MS = 30_000;
 
-/**
- * TCP keepalive on every database connection: a peer that vanished without a reset (a dropped NAT
- * flow, a dead host) is found by the kernel after this idle time plus its probes, instead of never.
- * The statement and feed timeouts bound what a request waits; this frees the socket.
- */
-export const KEEPALIVE = { keepAlive: true, keepAliveInitialDelayMillis: 10_000 } as const;
 
 /**
  * One statement without the request bounds, on a pooled connection: for bulk work that rightly runs

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { KEEPALIVE } from './keepalive.js';
 
 export interface ListenHandlers {
   /** A notification arrived on the channel. */
@@ -105,8 +106,7 @@ export class Listener {
       connectionTimeoutMillis: this.connectMs,
       // LISTENs and heartbeats; an answer that never comes is the heartbeat's to notice.
       query_timeout: this.timeoutMs,
-      keepAlive: true,
-      keepAliveInitialDelayMillis: 10_000,
+      ...KEEPALIVE,
     });
     this.client = client;
     let lost = false;
