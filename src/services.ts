@@ -73,7 +73,7 @@ export function createServices(
   });
   // Events committed by any process wake this process's streams by the feed too (this process's own
   // commits also wake them directly).
-  const hub = new EventHub(true);
+  const hub = new EventHub();
   database.listen(EVENTS_CHANNEL, {
     notify: (payload) => hub.notified(payload),
     up: () => hub.setFeed(true),

@@ -25,12 +25,9 @@ export class EventHub {
   private poll?: NodeJS.Timeout;
   private closed = false;
 
-  /** `feed`: whether a database feed (LISTEN) is expected; until it is up, streams are polled. */
-  constructor(
-    feed: boolean,
-    private readonly pollMs = 1000,
-  ) {
-    if (feed) this.setFeed(false);
+  /** Until the change feed says it is up (every database has one), streams are polled. */
+  constructor(private readonly pollMs = 1000) {
+    this.setFeed(false);
   }
 
   get streams(): number {
