@@ -3,10 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { build } from 'esbuild';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.js';
-import { attachWebSocket, type WebSocketTransport } from '../src/graphql/websocket.js';
-import { createLogger } from '../src/logger.js';
+import type { WebSocketTransport } from '../src/graphql/websocket.js';
 import { launchChromium, skipWithoutChromium } from './browser.js';
+import { serveWithWebSocket } from './websocket-server.js';
 import { createTestApp, type TestApp } from './helpers.js';
 
 /**
@@ -63,10 +62,7 @@ describe.skipIf(skip)('Apollo Client with GraphQLWsLink in Chromium', () => {
     await new Promise<void>((resolve) => pages.listen(0, '127.0.0.1', resolve));
     pagePort = (pages.address() as AddressInfo).port;
     const options = { CORS_ORIGINS: [`http://127.0.0.1:${pagePort}`], GRAPHQL_INTROSPECTION: true, METRICS: false };
-    api = createServer(createApp(t.services, createLogger('silent'), options));
-    transport = attachWebSocket(api, t.services, createLogger('silent'), options);
-    await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
-    apiPort = (api.address() as AddressInfo).port;
+    ({ server: api, transport, port: apiPort } = await serveWithWebSocket(t.services, options));
     browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {

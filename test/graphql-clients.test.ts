@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { ApolloClient, HttpLink, InMemoryCache, gql, type ApolloLink } from '@apollo/client';
 import { Defer20220824Handler } from '@apollo/client/incremental';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
@@ -6,9 +6,8 @@ import { Client as UrqlClient, subscriptionExchange } from '@urql/core';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createApp } from '../src/app.js';
-import { attachWebSocket, type WebSocketTransport } from '../src/graphql/websocket.js';
-import { createLogger } from '../src/logger.js';
+import type { WebSocketTransport } from '../src/graphql/websocket.js';
+import { serveWithWebSocket } from './websocket-server.js';
 import { createTestApp, type TestApp } from './helpers.js';
 
 /**
@@ -24,10 +23,7 @@ let base: string;
 beforeAll(async () => {
   t = await createTestApp();
   const options = { CORS_ORIGINS: [], GRAPHQL_INTROSPECTION: true, METRICS: false };
-  server = createServer(createApp(t.services, createLogger('silent'), options));
-  transport = attachWebSocket(server, t.services, createLogger('silent'), options);
-  server.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
+  ({ server, transport } = await serveWithWebSocket(t.services, options));
   base = `127.0.0.1:${(server.address() as { port: number }).port}/graphql`;
 });
 afterAll(async () => {

@@ -80,19 +80,14 @@ async function call(port: number, key: string, method: string, path: string, bod
   return { status: res.status, body: (await res.json().catch(() => undefined)) as any };
 }
 
-/**
- * A request whose body arrives in two parts: the headers and the first half now, the rest when
- * `finish()` is called. Until then the server holds it in flight.
- */
-function slowRequest(port: number, key: string, method: string, path: string, body: unknown) {
-  const text = JSON.stringify(body);
-  const half = Math.floor(text.length / 2);
+/** A JSON request with a key, its body not yet written; `done` resolves with the answer. */
+function jsonRequest(port: number, key: string, method: string, path: string, text: string, agent?: Agent) {
   const req = request({
     host: '127.0.0.1',
     port,
     method,
     path,
-    agent: false,
+    agent: agent ?? false,
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) },
   });
   const done = new Promise<{ status: number; body: any }>((resolve, reject) => {
@@ -104,6 +99,17 @@ function slowRequest(port: number, key: string, method: string, path: string, bo
       res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(data || 'null') }));
     });
   });
+  return { req, done };
+}
+
+/**
+ * A request whose body arrives in two parts: the headers and the first half now, the rest when
+ * `finish()` is called. Until then the server holds it in flight.
+ */
+function slowRequest(port: number, key: string, method: string, path: string, body: unknown) {
+  const text = JSON.stringify(body);
+  const half = Math.floor(text.length / 2);
+  const { req, done } = jsonRequest(port, key, method, path, text);
   // Resolves once the headers and the first half have been handed to the kernel.
   const sent = new Promise<void>((resolve, reject) => req.write(text.slice(0, half), (error) => (error ? reject(error) : resolve())));
   return { sent, finish: () => req.end(text.slice(half)), done };
@@ -243,23 +249,7 @@ describe('SIGTERM with requests in flight', () => {
 /** A POST of a new key; `sent` resolves once its bytes are all handed to the kernel. */
 function post(port: number, key: string, body: unknown, agent?: Agent) {
   const text = JSON.stringify(body);
-  const req = request({
-    host: '127.0.0.1',
-    port,
-    method: 'POST',
-    path: '/customers/self/apikeys',
-    agent: agent ?? false,
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) },
-  });
-  const done = new Promise<{ status: number; body: any }>((resolve, reject) => {
-    req.on('error', reject);
-    req.on('response', (res) => {
-      let data = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk) => (data += chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(data || 'null') }));
-    });
-  });
+  const { req, done } = jsonRequest(port, key, 'POST', '/customers/self/apikeys', text, agent);
   // Sent: the connection is up and every byte has left this process (is in the kernel's hands).
   const sent = new Promise<void>((resolve, reject) => {
     req.on('error', reject);

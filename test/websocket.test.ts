@@ -1,13 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createApp } from '../src/app.js';
-import { attachWebSocket, type WebSocketTransport } from '../src/graphql/websocket.js';
-import { createLogger } from '../src/logger.js';
+import type { WebSocketTransport } from '../src/graphql/websocket.js';
+import { serveWithWebSocket } from './websocket-server.js';
 import { createTestApp, type TestApp } from './helpers.js';
 import { sseReader } from './sse.js';
 
@@ -26,10 +25,7 @@ let url: string;
 beforeAll(async () => {
   t = await createTestApp({ maxStreamsPerKey: MAX_STREAMS });
   const options = { CORS_ORIGINS: [ORIGIN], GRAPHQL_INTROSPECTION: true, METRICS: false };
-  server = createServer(createApp(t.services, createLogger('silent'), options));
-  transport = attachWebSocket(server, t.services, createLogger('silent'), options);
-  server.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
+  ({ server, transport } = await serveWithWebSocket(t.services, options));
   url = `ws://127.0.0.1:${(server.address() as { port: number }).port}/graphql`;
 });
 afterAll(async () => {
@@ -289,9 +285,7 @@ describe('GraphQL over WebSocket with TRUSTED_DOCUMENTS', () => {
     const trusted = '{ customer { name } }';
     writeFileSync(file, JSON.stringify({ abc123: trusted }));
     const options = { CORS_ORIGINS: [], GRAPHQL_INTROSPECTION: true, METRICS: false, TRUSTED_DOCUMENTS: file };
-    const own = createServer(createApp(t.services, createLogger('silent'), options));
-    const ownTransport = attachWebSocket(own, t.services, createLogger('silent'), options);
-    await new Promise<void>((resolve) => own.listen(0, '127.0.0.1', resolve));
+    const { server: own, transport: ownTransport } = await serveWithWebSocket(t.services, options);
     const c = await t.customer();
     const ws = createClient({
       url: `ws://127.0.0.1:${(own.address() as { port: number }).port}/graphql`,
