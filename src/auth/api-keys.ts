@@ -3,10 +3,10 @@ import type { RequestContext } from '../request-context.js';
 import type { Db } from '../db/database.js';
 import type { ApiKey } from '../generated/prisma/client.js';
 import { conflict, notFound, unauthenticated } from '../errors.js';
-import { currentCustomer, resolveCustomer, writeCustomer } from '../customers/service.js';
+import { currentCustomer, customerGone, resolveCustomer } from '../customers/service.js';
 import type { KeyIdentity } from '../resources/key-identity.js';
-import { changesOf } from '../events/record.js';
-import { parseInput } from '../customers/validation.js';
+import { write, type WriteFunction } from '../events/write.js';
+import { parseInput, textProblem } from '../customers/validation.js';
 import { generateKeyId, generateSecret, hashSecret } from './keys.js';
 
 export type { ApiKey };
@@ -39,17 +39,10 @@ export async function listApiKeys(ctx: RequestContext, identifier: string): Prom
 export async function createApiKey(ctx: RequestContext, identifier: string, input: unknown): Promise<CreatedApiKey> {
   const customer = await resolveCustomer(ctx, identifier);
   const { name } = parseInput(createApiKeyInput, input);
-  const created = await writeCustomer(
-    ctx,
-    customer.id,
-    async (tx, _customer, emit) => {
-      const key = await insertKey(tx, { name, type: 'customer', customerId: customer.id });
-      emit({ customer, type: 'apikey.created', subject: key.keyId, changes: changesOf({}, key, ['keyId', 'name', 'type', 'active']) });
-      return key;
-    },
-    { touch: false },
-  );
-  return created;
+  const secret = generateSecret();
+  const answer = await write(ctx, customer.id, 'gateway_write_create_key', [customer.id, generateKeyId(), name, hashSecret(secret)]);
+  if (answer.gone) throw customerGone();
+  return { ...answer.key!, secret };
 }
 
 const DIGITS = /^[0-9]+$/;
@@ -58,6 +51,7 @@ const DIGITS = /^[0-9]+$/;
  * The live key of the customer that `ref` names: its `keyId`, else its numeric `id`, else its
  * `name` when exactly one live key of the customer has that name (two or more: 409). Deleted keys
  * are never found; keys of other customers neither (404, the same as a key that does not exist).
+ * (Writes find the key by the same rule in SQL: gateway_find_key.)
  */
 export async function resolveApiKey(ctx: RequestContext, identifier: string, ref: string): Promise<ApiKey> {
   const customer = await resolveCustomer(ctx, identifier);
@@ -66,10 +60,8 @@ export async function resolveApiKey(ctx: RequestContext, identifier: string, ref
     keys.find((k) => k.keyId === ref) ?? (DIGITS.test(ref) ? keys.find((k) => k.id === Number(ref)) : undefined);
   if (found) return found;
   const named = keys.filter((k) => k.name === ref);
-  if (named.length > 1) {
-    throw conflict(`The customer has ${named.length} API keys named "${ref}"; name the key by its keyId or id instead`);
-  }
-  if (named.length === 0) throw notFound(`The customer has no API key "${ref}"`);
+  if (named.length > 1) throw ambiguousKey(ref, named.length);
+  if (named.length === 0) throw notFound(noKey(ref));
   return named[0]!;
 }
 
@@ -96,25 +88,11 @@ export async function callingKey(ctx: RequestContext, identifier?: string): Prom
 /** Renames, suspends (`active: false`) or resumes (`active: true`) a key; answers it as changed. */
 export async function updateApiKey(ctx: RequestContext, identifier: string, ref: string, input: unknown): Promise<ApiKey> {
   const data = parseInput(updateApiKeyInput, input);
-  const key = await resolveApiKey(ctx, identifier, ref);
-  if (data.name === undefined && data.active === undefined) return key;
-  // The customer resolveApiKey found, locked (writeCustomer hands it over).
-  const updated = await writeCustomer(
-    ctx,
-    key.customerId!,
-    async (tx, customer, emit) => {
-      const { count } = await tx.apiKey.updateMany({
-        where: { id: key.id, deletedAt: null },
-        data: { ...(data.name !== undefined && { name: data.name }), ...(data.active !== undefined && { active: data.active }), modifiedAt: new Date() },
-      });
-      if (count === 0) throw notFound(`The customer has no API key "${ref}"`);
-      const row = await tx.apiKey.findUniqueOrThrow({ where: { id: key.id } });
-      emit({ customer, type: 'apikey.updated', subject: key.keyId, changes: changesOf(key, row, ['name', 'active']) });
-      return row;
-    },
-    { touch: false },
-  );
-  return updated;
+  if (data.name === undefined && data.active === undefined) return resolveApiKey(ctx, identifier, ref);
+  const customer = await resolveCustomer(ctx, identifier);
+  // The key is found by `ref` in the same statement that changes it (the rule of resolveApiKey).
+  const answer = await keyWrite(ctx, customer.id, ref, 'gateway_write_update_key', [data.name ?? null, data.active ?? null]);
+  return answer.key!;
 }
 
 /**
@@ -122,21 +100,25 @@ export async function updateApiKey(ctx: RequestContext, identifier: string, ref:
  * from every list; its row stays. Answers the key as it was before.
  */
 export async function deleteApiKey(ctx: RequestContext, identifier: string, ref: string): Promise<ApiKey> {
-  const key = await resolveApiKey(ctx, identifier, ref);
-  await writeCustomer(
-    ctx,
-    key.customerId!,
-    async (tx, customer, emit) => {
-      // Only a live key is deleted: two concurrent deletes of one key answer one 404.
-      const deletedAt = new Date();
-      const { count } = await tx.apiKey.updateMany({ where: { id: key.id, deletedAt: null }, data: { deletedAt } });
-      if (count === 0) throw notFound(`The customer has no API key "${ref}"`);
-      emit({ customer, type: 'apikey.deleted', subject: key.keyId, changes: { deletedAt: { from: null, to: deletedAt } } });
-    },
-    { touch: false },
-  );
-  return key;
+  const customer = await resolveCustomer(ctx, identifier);
+  const answer = await keyWrite(ctx, customer.id, ref, 'gateway_write_delete_key', []);
+  return answer.key!;
 }
+
+/** A write to the customer's key that `ref` names, with resolveApiKey's refusals. */
+async function keyWrite(ctx: RequestContext, customerId: number, ref: string, fn: WriteFunction, args: (string | boolean | null)[]) {
+  // A ref no key can have (NUL, which PostgreSQL refuses as text) is not looked up.
+  if (textProblem(ref)) throw notFound(noKey(ref));
+  const answer = await write(ctx, customerId, fn, [customerId, ref, ...args]);
+  if (answer.gone) throw customerGone();
+  if (answer.ambiguous) throw ambiguousKey(ref, answer.ambiguous);
+  if (answer.missing) throw notFound(noKey(ref));
+  return answer;
+}
+
+const noKey = (ref: string) => `The customer has no API key "${ref}"`;
+const ambiguousKey = (ref: string, count: number) =>
+  conflict(`The customer has ${count} API keys named "${ref}"; name the key by its keyId or id instead`);
 
 /** Inserts a key; `secret` is for the ADMIN_API_KEY bootstrap, otherwise a new one is made. */
 export async function insertKey(

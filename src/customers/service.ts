@@ -2,10 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { RequestContext } from '../request-context.js';
 import type { Customer } from '../generated/prisma/client.js';
-import { Prisma } from '../generated/prisma/client.js';
-import { AppError, badRequest, conflict, forbidden, isDatabaseUnavailable, notFound, unavailable } from '../errors.js';
+import { AppError, badRequest, conflict, forbidden, notFound } from '../errors.js';
 import { MAX_ID, matchesRef, nameProblem, parseCustomerRef, refKey } from './identifiers.js';
-import { changesOf, transact, type Emit } from '../events/record.js';
+import { Json, write, writeInTurn } from '../events/write.js';
 import { mergePatch } from './merge-patch.js';
 import { jsonObject, jsonProblem, billingPlanSchema, parseInput } from './validation.js';
 
@@ -135,28 +134,23 @@ export async function createCustomer(ctx: RequestContext, input: unknown): Promi
   requireSystem(ctx, 'create customers');
   const data = parseInput(createCustomerInput, input);
   try {
-    const row = await transact(ctx, async (tx, emit) => {
-      const created = await tx.customer.create({
-        data: {
-          uuid: randomUUID(),
-          name: data.name,
-          profile: (data.profile ?? {}) as Prisma.InputJsonObject,
-          billingPlan: data.billingPlan === null ? Prisma.DbNull : (data.billingPlan as Prisma.InputJsonObject | undefined),
-          active: data.active ?? true,
-        },
-      });
-      const fields = ['name', 'profile', 'active', 'billingPlan'];
-      emit({ customer: created, type: 'customer.created', changes: changesOf({}, created, fields) });
-      return created;
-    });
-    ctx.loaders.primeCustomer(row);
-    return row;
+    const answer = await write(ctx, undefined, 'gateway_write_create_customer', [
+      randomUUID(),
+      data.name,
+      new Json(data.profile ?? {}),
+      new Json(data.billingPlan ?? null),
+      data.active ?? true,
+    ]);
+    return answer.customer!;
   } catch (error) {
-    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
-      throw conflict(`A customer named "${data.name}" already exists`);
-    }
+    if (isUniqueViolation(error)) throw conflict(`A customer named "${data.name}" already exists`);
     throw error;
   }
+}
+
+/** PostgreSQL's unique_violation: the one constraint a valid write can meet (a name taken). */
+function isUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
 }
 
 const READ_ONLY_FIELDS = ['id', 'uuid', 'name', 'createdAt', 'modifiedAt', 'lastActivity', 'settings', 'deletedAt'] as const;
@@ -196,8 +190,8 @@ export type ProfileMode = 'merge' | 'replace';
 /**
  * A partial update. `profile` is merged (RFC 7396) or replaced as `mode` says; `active` and
  * `billingPlan` are the operator's. Fields nobody may change, or that the caller may not, are
- * refused by name. The merge reads the profile under the customer's row lock (writeCustomer), so
- * concurrent patches of different members all survive.
+ * refused by name. The merge is applied only to the row it was made from (and made again if another
+ * write came between), so concurrent patches of different members all survive.
  */
 export async function updateCustomer(
   ctx: RequestContext,
@@ -216,33 +210,36 @@ export async function updateCustomer(
     if (operatorOnly.length) throw forbidden(`Only a system key may change: ${operatorOnly.join(', ')}`);
   }
   if (mode === 'replace' && data.profile === null) throw badRequest('profile: must be a JSON object');
-  const row = await writeCustomer(ctx, customer.id, async (tx, locked, emit) => {
-    let profile: Prisma.InputJsonObject | undefined;
-    if (data.profile !== undefined) {
-      // RFC 7396 on the customer: `"profile": null` removes the profile, which for us is the empty one.
-      const next = data.profile === null ? {} : mode === 'merge' ? mergePatch(locked.profile, data.profile) : data.profile;
-      profile = next as Prisma.InputJsonObject;
-      // The merged profile obeys the same limits as one sent whole.
-      const problem = jsonProblem(profile) ?? jsonObject.safeParse(profile).error?.issues[0]?.message;
-      if (problem) throw badRequest(`profile: after the merge, the profile ${problem}`);
+  // The fields to set, merged from the row as read. The database applies them only if the row still
+  // holds what they were merged from (one statement, no lock held between read and write); if
+  // another write came between, it answers the row as it is now and the merge is made again.
+  return writeInTurn(ctx, customer.id, async (run) => {
+    let seen: Customer = customer;
+    for (let attempt = 0; attempt < MAX_MERGE_ATTEMPTS; attempt++) {
+      const set: Record<string, unknown> = {};
+      if (data.profile !== undefined) {
+        // RFC 7396 on the customer: `"profile": null` removes the profile, which for us is the empty one.
+        const next = data.profile === null ? {} : mode === 'merge' ? mergePatch(seen.profile, data.profile) : data.profile;
+        // The merged profile obeys the same limits as one sent whole.
+        const problem = jsonProblem(next) ?? jsonObject.safeParse(next).error?.issues[0]?.message;
+        if (problem) throw badRequest(`profile: after the merge, the profile ${problem}`);
+        set.profile = next;
+      }
+      if (data.active !== undefined) set.active = data.active;
+      if (data.billingPlan !== undefined) set.billingPlan = data.billingPlan;
+      const read = { profile: seen.profile, active: seen.active, billingPlan: seen.billingPlan };
+      // A write that changes nothing moves `modifiedAt` and leaves no event.
+      const answer = await run('gateway_write_update_customer', [customer.id, new Json(read), new Json(set)]);
+      if (answer.gone) throw customerGone();
+      if (!answer.stale) return answer.customer!;
+      seen = answer.customer!;
     }
-    const updated = await tx.customer.update({
-      where: { id: customer.id },
-      data: {
-        ...(profile !== undefined && { profile }),
-        ...(data.active !== undefined && { active: data.active }),
-        ...(data.billingPlan !== undefined && {
-          billingPlan: data.billingPlan === null ? Prisma.DbNull : (data.billingPlan as Prisma.InputJsonObject),
-        }),
-      },
-    });
-    // A write that changes nothing leaves no event (transact drops an empty customer.updated).
-    emit({ customer, type: 'customer.updated', changes: changesOf(locked, updated, ['profile', 'active', 'billingPlan']) });
-    return updated;
+    throw conflict('The customer changed under every attempt to update it; try again');
   });
-  ctx.loaders.primeCustomer(row);
-  return row;
 }
+
+/** How often a profile merge is made again when other writes keep changing the customer meanwhile. */
+const MAX_MERGE_ATTEMPTS = 20;
 
 /** Replaces the profile as a whole (GraphQL updateCustomerProfile). */
 export async function updateCustomerProfile(ctx: RequestContext, identifier: string, profile: unknown): Promise<Customer> {
@@ -264,83 +261,13 @@ export async function deleteCustomer(ctx: RequestContext, identifier: string): P
   requireSystem(ctx, 'delete customers');
   const customer = await resolveCustomer(ctx, identifier);
   const before = { ...customer };
-  const deleted = await writeCustomer(ctx, customer.id, async (tx, locked, emit) => {
-    const row = await tx.customer.update({ where: { id: customer.id }, data: { deletedAt: locked.modifiedAt } });
-    emit({ customer, type: 'customer.deleted', changes: { deletedAt: { from: null, to: row.deletedAt } } });
-    return row;
-  });
-  // Later reads in this request find no customer (the caches and key cache were told by transact).
-  for (const key of [`id:${customer.id}`, `uuid:${customer.uuid}`, `name:${customer.name}`]) ctx.loaders.customer.prime(key, null);
-  return { before, deleted };
+  const answer = await write(ctx, customer.id, 'gateway_write_delete_customer', [customer.id]);
+  if (answer.gone) throw customerGone();
+  // Later reads in this request find no customer (events/after-write.ts).
+  return { before, deleted: answer.customer! };
 }
 
-/** Per database client, the tail of each customer's queue of writes in this process. */
-const writeQueues = new WeakMap<object, Map<number, Promise<unknown>>>();
-
-/**
- * Runs one write to a customer: a transaction that starts with touchCustomer (the row lock, the
- * new `modifiedAt`). Writes to one customer from this process also queue here first, one at a
- * time, so that a burst of them waits in memory rather than each holding a pooled connection while
- * it waits for the row lock: 200 at once on a pool of 10 otherwise starve every other request of
- * connections, and the last ones time out. The row lock still orders writes between processes.
- *
- * When a write fails because the database is not answering, the writes queued behind it fail at
- * once with the same 503 rather than each wait out its own timeouts in turn: one after another,
- * a queue of them would hold its last caller for the sum. (None of them has begun, so none applies.)
- */
-export function writeCustomer<T>(
-  ctx: RequestContext,
-  customerId: number,
-  write: (tx: Prisma.TransactionClient, customer: Customer, emit: Emit) => Promise<T>,
-  options: { touch: boolean } = { touch: true },
-): Promise<T> {
-  let queues = writeQueues.get(ctx.db);
-  if (!queues) writeQueues.set(ctx.db, (queues = new Map()));
-  // A write that emitted nothing may still have changed the row: the customer is named as touched,
-  // so this process reads it afresh all the same.
-  const run = () =>
-    transact(ctx, async (tx, emit) => write(tx, await (options.touch ? touchCustomer : lockCustomer)(tx, customerId), emit), [customerId]);
-  const previous = queues.get(customerId) ?? Promise.resolve(undefined);
-  const result = previous.then((failure) => {
-    if (failure !== undefined) throw unavailable();
-    return run();
-  });
-  // What the next write waits for: undefined when this one ended without a database fault.
-  const tail: Promise<unknown> = result.then(
-    () => undefined,
-    (error: unknown) => ((error instanceof AppError && error.code === 'UNAVAILABLE') || isDatabaseUnavailable(error) ? error : undefined),
-  );
-  queues.set(customerId, tail);
-  void tail.then(() => {
-    if (queues.get(customerId) === tail) queues.delete(customerId);
-  });
-  return result;
-}
-
-/** The columns of a customer row as the Customer type names them, for the two raw statements below. */
-const CUSTOMER_ROW = Prisma.raw(`id, uuid::text AS uuid, name, active, profile, billing_plan AS "billingPlan",
-  created_at AS "createdAt", modified_at AS "modifiedAt", last_activity AS "lastActivity", deleted_at AS "deletedAt"`);
-
-/**
- * Moves `modifiedAt` and locks the customer's row for the rest of the transaction, so concurrent
- * writes to one customer apply one after another. `modifiedAt` strictly increases with each write
- * (at least 1 ms, the column's precision, past the previous one even if the clock has not moved or
- * went back), so it orders a customer's writes. Answers the row as this transaction leaves it.
- */
-export async function touchCustomer(tx: Prisma.TransactionClient, customerId: number): Promise<Customer> {
-  const rows = await tx.$queryRaw<Customer[]>`
-    UPDATE customers SET modified_at = GREATEST(modified_at + interval '1 millisecond', clock_timestamp())
-    WHERE id = ${customerId} AND deleted_at IS NULL
-    RETURNING ${CUSTOMER_ROW}`;
-  if (rows.length === 0) throw notFound('The customer no longer exists');
-  return rows[0]!;
-}
-
-/** Locks the customer's row for the rest of the transaction without moving `modifiedAt` (key changes). */
-async function lockCustomer(tx: Prisma.TransactionClient, customerId: number): Promise<Customer> {
-  const rows = await tx.$queryRaw<Customer[]>`
-    SELECT ${CUSTOMER_ROW}
-    FROM customers WHERE id = ${customerId} AND deleted_at IS NULL FOR UPDATE`;
-  if (rows.length === 0) throw notFound('The customer no longer exists');
-  return rows[0]!;
+/** The customer was deleted (or never was) by the time its write ran. */
+export function customerGone(): AppError {
+  return notFound('The customer no longer exists');
 }

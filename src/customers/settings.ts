@@ -2,7 +2,8 @@ import type { RequestContext } from '../request-context.js';
 import type { Customer, Setting } from '../generated/prisma/client.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { badRequest, notFound } from '../errors.js';
-import { resolveCustomer, writeCustomer } from './service.js';
+import { customerGone, resolveCustomer } from './service.js';
+import { Json, write } from '../events/write.js';
 import { jsonProblem, textProblem } from './validation.js';
 import { CONCURRENCY_LIMIT, isSupportedSetting, settingsRegistry, supportedSettings } from './settings-registry.js';
 
@@ -63,18 +64,9 @@ export async function setSetting(
 ): Promise<{ setting: Setting; customer: Customer }> {
   const customer = await resolveCustomer(ctx, identifier);
   const valid = validateSetting(name, value);
-  const written = await writeCustomer(ctx, customer.id, async (tx, row, emit) => {
-    const at = row.modifiedAt;
-    const before = await tx.setting.findUnique({ where: { customerId_name: { customerId: customer.id, name: valid.name } } });
-    const setting = await tx.setting.upsert({
-      where: { customerId_name: { customerId: customer.id, name: valid.name } },
-      create: { customerId: customer.id, name: valid.name, value: valid.value, createdAt: at, modifiedAt: at },
-      update: { value: valid.value, modifiedAt: at },
-    });
-    emit({ customer, type: 'setting.set', subject: valid.name, changes: { [valid.name]: { from: before?.value ?? null, to: setting.value } } });
-    return { setting, customer: row };
-  });
-  return written;
+  const answer = await write(ctx, customer.id, 'gateway_write_set_setting', [customer.id, valid.name, new Json(valid.value)]);
+  if (answer.gone) throw customerGone();
+  return { setting: answer.setting!, customer: answer.customer! };
 }
 
 /**
@@ -90,16 +82,10 @@ export async function removeSetting(
   const customer = await resolveCustomer(ctx, identifier);
   // A name no setting can have (NUL, which PostgreSQL refuses as text) is not looked up.
   if (textProblem(name)) throw notFound(missing);
-  const written = await writeCustomer(ctx, customer.id, async (tx, touched, emit) => {
-    // Read under the customer's row lock (writeCustomer), so the setting cannot change meanwhile.
-    const removed = await tx.setting.findUnique({ where: { customerId_name: { customerId: customer.id, name } } });
-    // Throwing rolls back the modifiedAt change made by writeCustomer.
-    if (!removed) throw notFound(missing);
-    await tx.setting.delete({ where: { id: removed.id } });
-    emit({ customer, type: 'setting.removed', subject: name, changes: { [name]: { from: removed.value, to: null } } });
-    return { removed, customer: touched };
-  });
-  return written;
+  const answer = await write(ctx, customer.id, 'gateway_write_remove_setting', [customer.id, name]);
+  if (answer.gone) throw customerGone();
+  if (answer.missing) throw notFound(missing);
+  return { removed: answer.removed!, customer: answer.customer! };
 }
 
 /** The customer's own (soft) concurrency limit, or undefined when unset. */

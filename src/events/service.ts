@@ -30,7 +30,7 @@ export type EventScope = { customer: string } | 'all';
  */
 export function resumePoint(lastEventId: string | null | undefined, after: number | undefined): number {
   if (lastEventId === null || lastEventId === undefined || lastEventId === '') return after ?? 0;
-  if (!/^[0-9]{1,15}$/.test(lastEventId)) throw badRequest('Last-Event-ID must be an event id (a decimal integer)');
+  if (!/^[0-9]{1,16}$/.test(lastEventId) || Number(lastEventId) > Number.MAX_SAFE_INTEGER) throw badRequest('Last-Event-ID must be an event id (a decimal integer)');
   return Number(lastEventId);
 }
 
@@ -49,8 +49,19 @@ export async function listEvents(ctx: RequestContext, scope: EventScope, input: 
   if (ctx.streamScope !== undefined) throw unauthenticated('A stream ticket opens a live stream (Accept: text/event-stream) only');
   const customerId = (await streamCustomer(ctx, scope))?.id;
   await checkResumePoint(ctx.sql, after, ctx.events.retentionDays);
-  return readEvents(ctx.sql, { customerId, after, limit });
+  // A page that is not full while committed events wait behind the watermark (a transaction still
+  // running, usually for a statement's time) waits for them a little: a client that reads the log
+  // right after its write finds it there. Past PAGE_WAIT_MS it gets what is final.
+  const deadline = Date.now() + PAGE_WAIT_MS;
+  for (let delay = 2; ; delay = Math.min(delay * 2, 100)) {
+    const page = await readEvents(ctx.sql, { customerId, after, limit });
+    if (!page.pending || page.length === limit || Date.now() + delay > deadline) return page;
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
 }
+
+/** The longest a page of events waits for committed events held behind the watermark. */
+const PAGE_WAIT_MS = 2_000;
 
 /**
  * Everything a live stream needs, checked before it starts (so a refusal is still an ordinary error

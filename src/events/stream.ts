@@ -1,10 +1,41 @@
 import { AppError } from '../errors.js';
 import { streamContext, traceDelivery } from '../telemetry.js';
 import type { EventHub, StreamSlot } from './hub.js';
-import type { EventRow } from './read.js';
+import type { EventPage, EventRow } from './read.js';
 
 /** How one stream reads: its customer's events (or everyone's) after an id. */
-export type ReadAfter = (after: number, limit: number) => Promise<EventRow[]>;
+export type ReadAfter = (after: number, limit: number) => Promise<EventPage>;
+
+/**
+ * A look again, soon, while committed events wait behind the watermark (events/read.ts): no
+ * notification may follow when the transaction holding them back ends (it may record nothing), so
+ * the stream checks again after 5 ms, then 10, 20, … at most every 250 ms while they wait.
+ */
+const RECHECK_FIRST_MS = 5;
+const RECHECK_MAX_MS = 250;
+
+export class Recheck {
+  private timer: NodeJS.Timeout | undefined;
+  private delay = RECHECK_FIRST_MS;
+  constructor(private readonly wake: () => void) {}
+  /** After a read: `pending` schedules the next look (once), else the delay starts over. */
+  after(pending: boolean): void {
+    if (!pending) {
+      this.delay = RECHECK_FIRST_MS;
+      return;
+    }
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.wake();
+    }, this.delay);
+    this.delay = Math.min(this.delay * 2, RECHECK_MAX_MS);
+  }
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
 
 export interface StreamOptions {
   hub: EventHub;
@@ -57,6 +88,7 @@ export function sseStream(options: StreamOptions): ReadableStream<Uint8Array> {
     if (done) return;
     done = true;
     clearInterval(heartbeat);
+    recheck.stop();
     unsubscribe();
     options.slot.release();
     options.onClose?.(reason);
@@ -90,7 +122,10 @@ export function sseStream(options: StreamOptions): ReadableStream<Uint8Array> {
             send(`event: error\ndata: ${JSON.stringify({ reason: 'The client is not reading; reconnect with Last-Event-ID to resume' })}\n\n`);
             return finish('slow consumer', true);
           }
-          if (page.length < PAGE) break;
+          if (page.length < PAGE) {
+            recheck.after(page.pending);
+            break;
+          }
           // More is waiting: go on when the client has taken what it has (pull).
           if ((controller.desiredSize ?? 0) <= 0) {
             dirty = true;
@@ -113,6 +148,7 @@ export function sseStream(options: StreamOptions): ReadableStream<Uint8Array> {
     dirty = true;
     void pump();
   };
+  const recheck = new Recheck(wake);
 
   return new ReadableStream<Uint8Array>(
     {
@@ -154,10 +190,12 @@ export function eventIterator(options: Omit<StreamOptions, 'heartbeatMs' | 'buff
   let signal: (() => void) | undefined;
   let woken = true;
   let closedReason: string | undefined;
-  const unsubscribe = options.hub.subscribe(options.customerId, () => {
+  const wake = () => {
     woken = true;
     signal?.();
-  });
+  };
+  const unsubscribe = options.hub.subscribe(options.customerId, wake);
+  const recheck = new Recheck(wake);
   const close = (reason: string) => {
     closedReason ??= reason;
     signal?.();
@@ -179,10 +217,14 @@ export function eventIterator(options: Omit<StreamOptions, 'heartbeatMs' | 'buff
             yield event;
             if (closedReason) return;
           }
-          if (page.length < PAGE) break;
+          if (page.length < PAGE) {
+            recheck.after(page.pending);
+            break;
+          }
         }
       }
     } finally {
+      recheck.stop();
       unsubscribe();
       options.slot.release();
       options.onClose?.(closedReason ?? 'client closed');

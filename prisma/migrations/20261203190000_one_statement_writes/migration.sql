@@ -1,0 +1,315 @@
+-- Every write in one statement, and events ordered without a lock common to all writes.
+-- (Written by hand: the Prisma schema describes the tables, not functions. src/events/write.ts calls
+-- the gateway_write_* functions; the README's "The write path" explains the ordering.)
+
+-- ── Event ids: the writing transaction's id, so readers can tell which are safe to deliver ─────────
+-- An event's id is (the xid8 of its transaction) × 1024 + (its place among that transaction's
+-- events). Ids of one transaction are consecutive, and a transaction's ids all sort after those of
+-- every transaction that got its xid earlier. A reader delivers only ids below
+-- gateway_event_watermark(): transactions whose xid is older than the oldest one still running have
+-- all ended, so no event can later appear below that line. Resume points stay plain increasing
+-- integers, and every id given out before this migration sorts below every id given out after it
+-- (checked below).
+
+CREATE OR REPLACE FUNCTION gateway_next_event_id() RETURNS bigint AS $$
+DECLARE
+  base bigint := pg_current_xact_id()::text::bigint * 1024;
+  n bigint;
+BEGIN
+  -- The events this transaction has recorded so far (an index range read, usually empty). One event
+  -- per statement: rows of one multi-row INSERT would not see each other here.
+  SELECT count(*) INTO n FROM events WHERE id >= base AND id < base + 1024;
+  IF n >= 1024 THEN
+    RAISE EXCEPTION 'A transaction may record at most 1024 events';
+  END IF;
+  RETURN base + n;
+END;
+$$ LANGUAGE plpgsql VOLATILE;
+
+-- Events with an id below this are final: every transaction that could still add one below it has ended.
+CREATE OR REPLACE FUNCTION gateway_event_watermark() RETURNS bigint AS $$
+  SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint * 1024
+$$ LANGUAGE sql STABLE;
+
+DO $$
+BEGIN
+  IF (SELECT COALESCE(max(id), 0) FROM events) >= pg_current_xact_id()::text::bigint * 1024 THEN
+    RAISE EXCEPTION 'events.id already exceeds the transaction-ordered id space; see the README, "The write path"';
+  END IF;
+END;
+$$;
+
+ALTER TABLE "events" ALTER COLUMN "id" SET DEFAULT gateway_next_event_id();
+DROP SEQUENCE IF EXISTS "events_id_seq";
+
+-- ── Shapes a write answers with (camelCase JSON, as src/loaders.ts reads them) ───────────────────
+
+-- An instant as JavaScript's toISOString writes it (the form events have always carried).
+CREATE OR REPLACE FUNCTION gateway_iso(at timestamptz) RETURNS jsonb AS $$
+  SELECT to_jsonb(to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+$$ LANGUAGE sql IMMUTABLE;
+
+CREATE OR REPLACE FUNCTION gateway_setting_json(s settings) RETURNS jsonb AS $$
+  SELECT jsonb_build_object('id', s.id, 'customerId', s.customer_id, 'name', s.name, 'value', s.value,
+    'createdAt', gateway_iso(s.created_at), 'modifiedAt', gateway_iso(s.modified_at))
+$$ LANGUAGE sql STABLE;
+
+-- The customer with its settings (by name), deleted or not.
+CREATE OR REPLACE FUNCTION gateway_customer_json(p_id integer) RETURNS jsonb AS $$
+  SELECT jsonb_build_object('id', c.id, 'uuid', c.uuid, 'name', c.name, 'active', c.active, 'profile', c.profile,
+    'billingPlan', c.billing_plan, 'createdAt', gateway_iso(c.created_at), 'modifiedAt', gateway_iso(c.modified_at),
+    'lastActivity', gateway_iso(c.last_activity), 'deletedAt', gateway_iso(c.deleted_at),
+    'settings', COALESCE((SELECT jsonb_agg(gateway_setting_json(s) ORDER BY s.name) FROM settings s WHERE s.customer_id = c.id), '[]'))
+  FROM customers c WHERE c.id = p_id
+$$ LANGUAGE sql STABLE;
+
+CREATE OR REPLACE FUNCTION gateway_key_json(k api_keys) RETURNS jsonb AS $$
+  SELECT jsonb_build_object('id', k.id, 'keyId', k.key_id, 'name', k.name, 'type', k.type, 'secretHash', k.secret_hash,
+    'active', k.active, 'customerId', k.customer_id, 'createdAt', gateway_iso(k.created_at),
+    'modifiedAt', gateway_iso(k.modified_at), 'lastUsedAt', gateway_iso(k.last_used_at), 'deletedAt', gateway_iso(k.deleted_at))
+$$ LANGUAGE sql STABLE;
+
+-- ── The pieces every write shares ────────────────────────────────────────────────────────────────
+
+-- Records one event of the calling transaction; answers what the service acts on after commit.
+-- p_actor: {"keyId", "kind", "requestId"} of the request.
+CREATE OR REPLACE FUNCTION gateway_record_event(p_customer integer, p_uuid uuid, p_type text, p_subject text,
+  p_changes jsonb, p_actor jsonb) RETURNS jsonb AS $$
+BEGIN
+  INSERT INTO events (customer_id, customer_uuid, type, subject, actor_key_id, actor_kind, request_id, changes)
+  VALUES (p_customer, p_uuid, p_type, p_subject, p_actor->>'keyId', p_actor->>'kind', left(p_actor->>'requestId', 128), p_changes);
+  RETURN jsonb_build_object('type', p_type, 'subject', p_subject, 'changes', p_changes);
+END;
+$$ LANGUAGE plpgsql VOLATILE;
+
+-- Moves modified_at (strictly past the previous value, at the column's 1 ms precision, even if the
+-- clock stands still or goes back) and holds the row's lock to commit: one customer's writes apply
+-- one after another, and modified_at orders them. NULL when the customer does not exist or is deleted.
+CREATE OR REPLACE FUNCTION gateway_touch_customer(p_customer integer) RETURNS customers AS $$
+  UPDATE customers SET modified_at = GREATEST(modified_at + interval '1 millisecond', clock_timestamp())
+  WHERE id = p_customer AND deleted_at IS NULL
+  RETURNING *
+$$ LANGUAGE sql VOLATILE;
+
+-- The customer's row lock without moving modified_at (key changes).
+CREATE OR REPLACE FUNCTION gateway_lock_customer(p_customer integer) RETURNS customers AS $$
+  SELECT * FROM customers WHERE id = p_customer AND deleted_at IS NULL FOR UPDATE
+$$ LANGUAGE sql VOLATILE;
+
+-- A live key of the customer by keyId, else by numeric id, else by name when exactly one has it:
+-- {"key": …}, {"ambiguous": n} or NULL (src/auth/api-keys.ts resolveApiKey reads by the same rule).
+CREATE OR REPLACE FUNCTION gateway_find_key(p_customer integer, p_ref text) RETURNS jsonb AS $$
+DECLARE
+  k api_keys;
+  n integer;
+BEGIN
+  SELECT * INTO k FROM api_keys WHERE customer_id = p_customer AND deleted_at IS NULL AND key_id = p_ref;
+  IF FOUND THEN RETURN jsonb_build_object('key', gateway_key_json(k)); END IF;
+  IF p_ref ~ '^[0-9]{1,9}$' THEN
+    SELECT * INTO k FROM api_keys WHERE customer_id = p_customer AND deleted_at IS NULL AND id = p_ref::integer;
+    IF FOUND THEN RETURN jsonb_build_object('key', gateway_key_json(k)); END IF;
+  END IF;
+  SELECT count(*) INTO n FROM api_keys WHERE customer_id = p_customer AND deleted_at IS NULL AND name = p_ref;
+  IF n > 1 THEN RETURN jsonb_build_object('ambiguous', n); END IF;
+  SELECT * INTO k FROM api_keys WHERE customer_id = p_customer AND deleted_at IS NULL AND name = p_ref;
+  IF FOUND THEN RETURN jsonb_build_object('key', gateway_key_json(k)); END IF;
+  RETURN NULL;
+END;
+$$ LANGUAGE plpgsql VOLATILE;
+
+-- ── The writes. Each answers {"customer": …, "events": [...], …} or a refusal, and is one
+-- statement: the change, its event, and (by the row triggers) the notifications, committed at once.
+
+-- Creates or replaces a setting; the customer's modified_at moves with it.
+CREATE OR REPLACE FUNCTION gateway_write_set_setting(p_customer integer, p_name text, p_value jsonb, p_actor jsonb)
+RETURNS jsonb AS $$
+DECLARE
+  c customers;
+  before jsonb;
+  s settings;
+BEGIN
+  c := gateway_touch_customer(p_customer);
+  IF c.id IS NULL THEN RETURN jsonb_build_object('gone', true); END IF;
+  SELECT value INTO before FROM settings WHERE customer_id = p_customer AND name = p_name;
+  INSERT INTO settings (customer_id, name, value, created_at, modified_at)
+  VALUES (p_customer, p_name, p_value, c.modified_at, c.modified_at)
+  ON CONFLICT (customer_id, name) DO UPDATE SET value = EXCLUDED.value, modified_at = EXCLUDED.modified_at
+  RETURNING * INTO s;
+  RETURN jsonb_build_object(
+    'events', jsonb_build_array(gateway_record_event(c.id, c.uuid, 'setting.set', p_name,
+      jsonb_build_object(p_name, jsonb_build_object('from', before, 'to', s.value)), p_actor)),
+    'customer', gateway_customer_json(c.id),
+    'setting', gateway_setting_json(s));
+END;
+$$ LANGUAGE plpgsql VOLATILE;
+
+-- Removes a setting; {"missing": true} (and nothing changes) when it is not set.
+CREATE OR REPLACE FUNCTION gateway_write_remove_setting(p_customer integer, p_name text, p_actor jsonb)
+RETURNS jsonb AS $$
+DECLARE
+  c customers;
+  s settings;
+BEGIN
+  c := gateway_lock_customer(p_customer);
+  IF c.id IS NULL THEN RETURN jsonb_build_object('gone', true); END IF;
+  DELETE FROM settings WHERE customer_id = p_customer AND name = p_name RETURNING * INTO s;
+  IF NOT FOUND THEN RETURN jsonb_build_object('missing', true); END IF;
+  c := gateway_touch_customer(p_customer);
+  RETURN jsonb_build_object(
+    'events', jsonb_build_array(gateway_record_event(c.id, c.uuid, 'setting.removed', p_name,
+      jsonb_build_object(p_name, jsonb_build_object('from', s.value, 'to', NULL)), p_actor)),
+    'customer', gateway_customer_json(c.id),
+    'removed', gateway_setting_json(s));
+END;
+$$ LANGUAGE plpgsql VOLATILE;
+
+-- Updates profile, active and billing plan (the members of p_set that are present; a billingPlan of
+-- null removes it) if the row still holds p_seen (profile, active, billingPlan as the caller read
+-- them, and merged from); otherwise changes nothing and answers {"stale": true, "customer": …} with
+-- the row as it is now, for the caller to merge again. modified_at moves even if nothing changed;
+-- an event is recorded only for fields that did.
+CREATE OR REPLACE FUNCTION gateway_write_update_customer(p_customer integer, p_seen jsonb, p_set jsonb, p_actor jsonb)
+RETURNS jsonb AS $$
+DECLARE
+  c customers;
+  changes jsonb := '{}';
+  seen_plan jsonb := NULLIF(p_seen->'billingPlan', 'null'::jsonb);
+  events jsonb := '[]';
+BEGIN
+  UPDATE customers SET
+    profile = CASE WHEN p_set ? 'profile' THEN p_set->'profile' ELSE profile END,
+    active = CASE WHEN p_set ? 'active' THEN (p_set->>'active')::boolean ELSE active END,
+    billing_plan = CASE WHEN p_set ? 'billingPlan' THEN NULLIF(p_set->'billingPlan', 'null'::jsonb) ELSE billing_plan END,
+    modified_at = GREATEST(modified_at + interval '1 millisecond', clock_timestamp())
+  WHERE id = p_customer AND deleted_at IS NULL
+    AND profile = p_seen->'profile' AND active = (p_seen->>'active')::boolean AND billing_plan IS NOT DISTINCT FROM seen_plan
+  RETURNING * INTO c;
+  IF NOT FOUND THEN
+    PERFORM 1 FROM customers WHERE id = p_customer AND deleted_at IS NULL;
+    IF NOT FOUND THEN RETURN jsonb_build_object('gone', true); END IF;
+    RETURN jsonb_build_object('stale', true, 'customer', gateway_customer_json(p_customer));
+  END IF;
+  IF c.profile <> p_seen->'profile' THEN
+    changes := changes || jsonb_build_object('profile', jsonb_build_object('from', p_seen->'profile', 'to', c.profile));
+  END IF;
+  IF c.active <> (p_seen->>'active')::boolean THEN
+    changes := changes || jsonb_build_object('active', jsonb_build_object('from', NOT c.active, 'to', c.active));
+  END IF;
+  IF c.billing_plan IS DISTINCT FROM seen_plan THEN
+    changes := changes || jsonb_build_object('billingPlan', jsonb_build_object('from', seen_plan, 'to', c.billing_plan));
+  END IF;
+  IF changes <> '{}' THEN
+    events := jsonb_build_array(gateway_record_event(c.id, c.uuid, 'customer.updated', NULL, changes, p_actor));
+  END IF;
+  RETURN jsonb_build_object('events', events, 'customer', gateway_customer_json(c.id));
+END;
+$$ LANGUAGE plpgsql VOLATILE;
+
+-- Registers a customer; a taken name fails with unique_violation (23505) and leaves nothing.
+CREATE OR REPLACE FUNCTION gateway_write_create_customer(p_uuid uuid, p_name text, p_profile jsonb, p_billing_plan jsonb,
+  p_active boolean, p_actor jsonb) RETURNS jsonb AS $$
+DECLARE
+  c customers;
+  changes jsonb;
+BEGIN
+  INSERT INTO customers (uuid, name, profile, billing_plan, active)
+  VALUES (p_uuid, p_name, p_profile, NULLIF(p_billing_plan, 'null'::jsonb), p_active)
+  RETURNING * INTO c;
+  changes := jsonb_build_object('name', jsonb_build_object('from', NULL, 'to', c.name),
+    'profile', jsonb_build_object('from', NULL, 'to', c.profile),
+    'active', jsonb_build_object('from', NULL, 'to', c.active));
+  IF c.billing_plan IS NOT NULL THEN
+    changes := changes || jsonb_build_object('billingPlan', jsonb_build_object('from', NULL, 'to', c.billing_plan));
+  END IF;
+  RETURN jsonb_build_object(
+    'events', jsonb_build_array(gateway_record_event(c.id, c.uuid, 'customer.created', NULL, changes, p_actor)),
+    'customer', gateway_customer_json(c.id));
+END;
+$$ LANGUAGE plpgsql VOLATILE;
+
+-- Deletes a customer: deleted_at is the write's own modified_at. Its rows stay, its name stays taken.
+CREATE OR REPLACE FUNCTION gateway_write_delete_customer(p_customer integer, p_actor jsonb) RETURNS jsonb AS $$
+DECLARE
+  c customers;
+BEGIN
+  c := gateway_touch_customer(p_customer);
+  IF c.id IS NULL THEN RETURN jsonb_build_object('gone', true); END IF;
+  UPDATE customers SET deleted_at = modified_at WHERE id = p_customer RETURNING * INTO c;
+  RETURN jsonb_build_object(
+    'events', jsonb_build_array(gateway_record_event(c.id, c.uuid, 'customer.deleted', NULL,
+      jsonb_build_object('deletedAt', jsonb_build_object('from', NULL, 'to', gateway_iso(c.deleted_at))), p_actor)),
+    'customer', gateway_customer_json(c.id));
+END;
+$$ LANGUAGE plpgsql VOLATILE;
+
+-- Issues a customer key (its secret's hash only).
+CREATE OR REPLACE FUNCTION gateway_write_create_key(p_customer integer, p_key_id text, p_name text, p_secret_hash text,
+  p_actor jsonb) RETURNS jsonb AS $$
+DECLARE
+  c customers;
+  k api_keys;
+BEGIN
+  c := gateway_lock_customer(p_customer);
+  IF c.id IS NULL THEN RETURN jsonb_build_object('gone', true); END IF;
+  INSERT INTO api_keys (key_id, name, type, customer_id, secret_hash, modified_at)
+  VALUES (p_key_id, p_name, 'customer', p_customer, p_secret_hash, clock_timestamp())
+  RETURNING * INTO k;
+  RETURN jsonb_build_object(
+    'events', jsonb_build_array(gateway_record_event(c.id, c.uuid, 'apikey.created', k.key_id,
+      jsonb_build_object('keyId', jsonb_build_object('from', NULL, 'to', k.key_id),
+        'name', jsonb_build_object('from', NULL, 'to', k.name),
+        'type', jsonb_build_object('from', NULL, 'to', k.type),
+        'active', jsonb_build_object('from', NULL, 'to', k.active)), p_actor)),
+    'key', gateway_key_json(k));
+END;
+$$ LANGUAGE plpgsql VOLATILE;
+
+-- Renames (p_name), suspends or resumes (p_active) a key; NULL leaves a field as it is.
+CREATE OR REPLACE FUNCTION gateway_write_update_key(p_customer integer, p_ref text, p_name text, p_active boolean,
+  p_actor jsonb) RETURNS jsonb AS $$
+DECLARE
+  c customers;
+  found jsonb;
+  old api_keys;
+  k api_keys;
+  changes jsonb := '{}';
+  events jsonb := '[]';
+BEGIN
+  c := gateway_lock_customer(p_customer);
+  IF c.id IS NULL THEN RETURN jsonb_build_object('gone', true); END IF;
+  found := gateway_find_key(p_customer, p_ref);
+  IF found IS NULL OR found ? 'ambiguous' THEN RETURN COALESCE(found, jsonb_build_object('missing', true)); END IF;
+  SELECT * INTO old FROM api_keys WHERE id = (found->'key'->>'id')::integer;
+  UPDATE api_keys SET name = COALESCE(p_name, name), active = COALESCE(p_active, active), modified_at = clock_timestamp()
+  WHERE id = old.id RETURNING * INTO k;
+  IF k.name <> old.name THEN
+    changes := changes || jsonb_build_object('name', jsonb_build_object('from', old.name, 'to', k.name));
+  END IF;
+  IF k.active <> old.active THEN
+    changes := changes || jsonb_build_object('active', jsonb_build_object('from', old.active, 'to', k.active));
+  END IF;
+  IF changes <> '{}' THEN
+    events := jsonb_build_array(gateway_record_event(c.id, c.uuid, 'apikey.updated', k.key_id, changes, p_actor));
+  END IF;
+  RETURN jsonb_build_object('events', events, 'key', gateway_key_json(k));
+END;
+$$ LANGUAGE plpgsql VOLATILE;
+
+-- Deletes a key: refused for ever, gone from every list; its row stays. Answers the key as it was.
+CREATE OR REPLACE FUNCTION gateway_write_delete_key(p_customer integer, p_ref text, p_actor jsonb) RETURNS jsonb AS $$
+DECLARE
+  c customers;
+  found jsonb;
+  k api_keys;
+BEGIN
+  c := gateway_lock_customer(p_customer);
+  IF c.id IS NULL THEN RETURN jsonb_build_object('gone', true); END IF;
+  found := gateway_find_key(p_customer, p_ref);
+  IF found IS NULL OR found ? 'ambiguous' THEN RETURN COALESCE(found, jsonb_build_object('missing', true)); END IF;
+  UPDATE api_keys SET deleted_at = clock_timestamp() WHERE id = (found->'key'->>'id')::integer RETURNING * INTO k;
+  RETURN jsonb_build_object(
+    'events', jsonb_build_array(gateway_record_event(c.id, c.uuid, 'apikey.deleted', k.key_id,
+      jsonb_build_object('deletedAt', jsonb_build_object('from', NULL, 'to', gateway_iso(k.deleted_at))), p_actor)),
+    'key', found->'key');
+END;
+$$ LANGUAGE plpgsql VOLATILE;
