@@ -9,6 +9,8 @@ interface Scenario {
   duration: number;
   /** Requests cycled through, one per request, e.g. different keys or bodies. */
   requests: { method: string; path: string; headers: Record<string, string>; body?: string }[];
+  /** Each request a random one of `requests` instead of the next in turn. */
+  random?: boolean;
 }
 
 const scenario = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as Scenario;
@@ -21,7 +23,8 @@ const result = await autocannon({
   requests: [
     {
       setupRequest: (req) => {
-        const r = scenario.requests[next++ % scenario.requests.length]!;
+        const i = scenario.random ? Math.floor(Math.random() * scenario.requests.length) : next++;
+        const r = scenario.requests[i % scenario.requests.length]!;
         return { ...req, method: r.method as 'GET', path: r.path, headers: r.headers, body: r.body };
       },
     },
@@ -30,6 +33,8 @@ const result = await autocannon({
 console.log(
   JSON.stringify({
     requests: result.requests.total,
+    // Sent, answered or not: those still in flight when the window closed are answered after it.
+    sent: result.requests.sent,
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,

@@ -9,8 +9,18 @@
  * Each scenario is measured in BENCH_ROUNDS rounds (2), PostgreSQL first in one and the embedded
  * database first in the next, so neither always follows the other's load.
  *
+ * Writes are also measured against a bare write (bench/bare-write-server.ts: node:http and a pg
+ * Pool of the service's size running one UPDATE … RETURNING a request) in the same run, on
+ * PostgreSQL: the bare write, REST PUT /customers/{uuid}/concurrency-limit and GraphQL
+ * setConcurrencyLimit, each request a random one of 50 customers and a random limit, system key.
+ * The embedded database is reachable only inside its service process, so there the service's
+ * writes are measured without a bare write beside them.
+ *
  *   BENCH_DURATION=10 BENCH_CONNECTIONS=32 BENCH_ROUNDS=2 npm run bench
  *   DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres npm run bench
+ *
+ * BENCH_ONLY=writes runs only the writes against the bare write (after the same set-up), prints
+ * their table and writes it to bench/.data/RESULTS-writes.md, leaving bench/RESULTS.md as it is.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
@@ -19,6 +29,7 @@ import { createServer } from 'node:net';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { configDefaults } from '../src/config.js';
 import { openDatabase } from '../src/db/database.js';
 import { seed, type Seeded } from './seed.js';
 
@@ -29,6 +40,13 @@ const warmup = Number(process.env.BENCH_WARMUP ?? 3);
 /** Measured windows per scenario and database, the databases' order flipped each round. */
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
 const baseUrl = process.env.DATABASE_URL;
+/** '' runs everything; 'writes' only the writes against the bare write. */
+const only = process.env.BENCH_ONLY ?? '';
+if (only !== '' && only !== 'writes') throw new Error(`BENCH_ONLY=${only}: only "writes" (or nothing, for the full run) is known`);
+/** The service's pool size (DB_POOL_SIZE, which the service takes from this environment too): the bare write's too. */
+const poolSize = Number(process.env.DB_POOL_SIZE ?? configDefaults.DB_POOL_SIZE);
+/** Customers the write scenarios pick from, each seeded with a concurrency limit. */
+const WRITE_CUSTOMERS = 50;
 
 interface Request {
   method: string;
@@ -65,6 +83,19 @@ interface Row {
   errors: number;
 }
 
+/** A write scenario's figures: statements per write from the server's own counter. */
+interface WriteRow {
+  scenario: string;
+  database: Kind;
+  rps: number;
+  p50: number;
+  p99: number;
+  statementsPerWrite: number;
+  /** req/s over the bare write's of the same run and database; undefined where there is none. */
+  ratio?: number;
+  errors: number;
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const s = createServer().listen(0, '127.0.0.1', () => {
@@ -94,9 +125,9 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-async function load(port: number, requests: Request[], seconds: number) {
+async function load(port: number, requests: Request[], seconds: number, random = false) {
   const file = join(root, 'bench/.data/scenario.json');
-  writeFileSync(file, JSON.stringify({ url: `http://127.0.0.1:${port}`, connections, duration: seconds, requests }));
+  writeFileSync(file, JSON.stringify({ url: `http://127.0.0.1:${port}`, connections, duration: seconds, requests, random }));
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/load.ts'), file], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -105,6 +136,7 @@ async function load(port: number, requests: Request[], seconds: number) {
   await new Promise((r) => child.on('exit', r));
   return JSON.parse(out.trim().split('\n').pop()!) as {
     requests: number;
+    sent: number;
     rps: number;
     p50: number;
     p99: number;
@@ -124,9 +156,49 @@ async function metrics(port: number) {
   return { statements: value('db_statements_total'), rss: value('process_resident_memory_bytes') };
 }
 
+/**
+ * /metrics once the requests of a window that ended have all been answered: read until the
+ * statement counter holds still for 300 ms (5 s at most), so statements per request count the
+ * statements of every request sent, the last few included.
+ */
+async function settledMetrics(port: number) {
+  let last = await metrics(port);
+  for (const until = Date.now() + 5000; Date.now() < until; ) {
+    await new Promise((r) => setTimeout(r, 300));
+    const now = await metrics(port);
+    if (now.statements === last.statements) return now;
+    last = now;
+  }
+  return last;
+}
+
 type Kind = 'PostgreSQL' | 'embedded';
 
-async function prepareDatabase(kind: Kind): Promise<{ env: Record<string, string>; seeded: Seeded; cleanup: () => Promise<void> }> {
+interface Prepared {
+  env: Record<string, string>;
+  seeded: Seeded;
+  /** The customers the write scenarios pick from (UUIDs), each with a concurrency limit. */
+  writeUuids: string[];
+  cleanup: () => Promise<void>;
+}
+
+/**
+ * The write scenarios' customers: 50 spread over the seeded ones, each given a concurrency limit
+ * where the seed left it unset, so the bare write's UPDATE always finds its row.
+ */
+async function prepareWrites(pool: pg.Pool, seeded: Seeded): Promise<string[]> {
+  const n = seeded.customers.length;
+  const chosen = Array.from({ length: WRITE_CUSTOMERS }, (_, i) => seeded.customers[(i * 199 + 4) % n]!);
+  await pool.query(
+    `INSERT INTO settings (customer_id, name, value)
+     SELECT id, 'concurrency-limit', to_jsonb(id % 100 + 1) FROM customers WHERE id = ANY($1::int[])
+     ON CONFLICT (customer_id, name) DO NOTHING`,
+    [chosen.map((c) => c.id)],
+  );
+  return chosen.map((c) => c.uuid);
+}
+
+async function prepareDatabase(kind: Kind): Promise<Prepared> {
   if (kind === 'PostgreSQL') {
     const admin = new pg.Client({ connectionString: baseUrl });
     await admin.connect();
@@ -137,22 +209,29 @@ async function prepareDatabase(kind: Kind): Promise<{ env: Record<string, string
     url.pathname = '/gateway_bench';
     const database = await openDatabase({ url: url.toString() });
     const seeded = await seed(database.pool);
+    const writeUuids = await prepareWrites(database.pool, seeded);
     await database.close();
-    return { env: { DATABASE_URL: url.toString() }, seeded, cleanup: async () => {} };
+    return { env: { DATABASE_URL: url.toString() }, seeded, writeUuids, cleanup: async () => {} };
   }
   const dataDir = mkdtempSync(join(root, 'bench/.data/db-'));
   const database = await openDatabase({ dataDir });
   const seeded = await seed(database.pool);
+  const writeUuids = await prepareWrites(database.pool, seeded);
   await database.close();
   // The environment the bench runs in may name a PostgreSQL: this service must not use it.
-  return { env: { DATA_DIR: dataDir, DATABASE_URL: '' }, seeded, cleanup: async () => rmSync(dataDir, { recursive: true, force: true }) };
+  return {
+    env: { DATA_DIR: dataDir, DATABASE_URL: '' },
+    seeded,
+    writeUuids,
+    cleanup: async () => rmSync(dataDir, { recursive: true, force: true }),
+  };
 }
 
-const gql = (key: string, query: string): Request => ({
+const gql = (key: string, query: string, variables?: Record<string, unknown>): Request => ({
   method: 'POST',
   path: '/graphql',
   headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-  body: JSON.stringify({ query }),
+  body: JSON.stringify(variables ? { query, variables } : { query }),
 });
 const rest = (key: string, method: string, path: string, body?: unknown): Request => ({
   method,
@@ -188,16 +267,33 @@ function scenarios(s: Seeded): { name: string; requests: Request[] }[] {
   ];
 }
 
+const SET_LIMIT = 'mutation SetLimit($customer: ID!, $limit: Int!) { setConcurrencyLimit(customer: $customer, limit: $limit) { concurrencyLimit { limit } } }';
+
+/**
+ * The writes measured against the bare write, all on one list of (customer, limit) pairs drawn at
+ * random (a random pair a request): 50 customers, limits 1 to 1000, the system key. The bare write
+ * is sent exactly the REST scenario's requests.
+ */
+function writeScenarios(target: Target): { name: string; bare?: true; requests: Request[] }[] {
+  const pairs = Array.from({ length: 5000 }, () => ({
+    uuid: target.writeUuids[Math.floor(Math.random() * target.writeUuids.length)]!,
+    limit: 1 + Math.floor(Math.random() * 1000),
+  }));
+  const put = pairs.map(({ uuid, limit }) => rest(target.seeded.systemKey, 'PUT', `/customers/${uuid}/concurrency-limit`, { limit }));
+  return [
+    { name: 'bare write: node:http + pg, one UPDATE … RETURNING', bare: true, requests: put },
+    { name: 'REST PUT /customers/{uuid}/concurrency-limit', requests: put },
+    { name: 'GraphQL setConcurrencyLimit { concurrencyLimit { limit } }', requests: pairs.map(({ uuid, limit }) => gql(target.seeded.systemKey, SET_LIMIT, { customer: uuid, limit })) },
+  ];
+}
+
 // The machine's 1-minute load average when the run began: figures from a busy machine are low.
 const loadAtStart = loadavg()[0]!;
 
-interface Target {
+interface Target extends Prepared {
   kind: Kind;
   port: number;
-  seeded: Seeded;
-  env: Record<string, string>;
   service: ChildProcess;
-  cleanup: () => Promise<void>;
 }
 
 async function main() {
@@ -216,6 +312,7 @@ async function main() {
   };
   const targets: Target[] = [];
   const rows: Row[] = [];
+  const writeRows: WriteRow[] = [];
   const streams: { kind: Kind; figures: StreamFigures[] }[] = [];
   try {
     for (const kind of kinds) {
@@ -227,111 +324,118 @@ async function main() {
       await waitFor(`http://127.0.0.1:${port}/ready`, service);
     }
 
-    // The baseline answers a body the size of scenario 2's response.
-    const first = targets[0]!;
-    const sample = first.seeded.customerKeys[0]!.secret;
-    const selfBody = await (await fetch(`http://127.0.0.1:${first.port}/graphql`, gqlInit(sample, SELF_QUERY))).text();
-    const basePort = await freePort();
-    const baseline = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/baseline-server.ts')], {
-      env: { ...process.env, PORT: String(basePort), BODY_BYTES: String(Buffer.byteLength(selfBody)) },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    await waitFor(`http://127.0.0.1:${basePort}/`, baseline);
-    const baseRequests = [{ method: 'GET', path: '/', headers: {} }];
-    await load(basePort, baseRequests, warmup);
-    const b = await load(basePort, baseRequests, duration);
-    rows.push({ scenario: '1. bare node:http, fixed JSON', database: '–', rps: b.rps, p50: b.p50, p99: b.p99, errors: b.errors + b.non2xx });
-    await stop(baseline);
+    if (!only) {
+      // The baseline answers a body the size of scenario 2's response.
+      const first = targets[0]!;
+      const sample = first.seeded.customerKeys[0]!.secret;
+      const selfBody = await (await fetch(`http://127.0.0.1:${first.port}/graphql`, gqlInit(sample, SELF_QUERY))).text();
+      const basePort = await freePort();
+      const baseline = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/baseline-server.ts')], {
+        env: { ...process.env, PORT: String(basePort), BODY_BYTES: String(Buffer.byteLength(selfBody)) },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      await waitFor(`http://127.0.0.1:${basePort}/`, baseline);
+      const baseRequests = [{ method: 'GET', path: '/', headers: {} }];
+      await load(basePort, baseRequests, warmup);
+      const b = await load(basePort, baseRequests, duration);
+      rows.push({ scenario: '1. bare node:http, fixed JSON', database: '–', rps: b.rps, p50: b.p50, p99: b.p99, errors: b.errors + b.non2xx });
+      await stop(baseline);
 
-    // Scenario by scenario, each database in turn, in alternating order round by round. A row sums
-    // its rounds: req/s over their whole time, SQL/req over all their requests, p50 and p99 the
-    // mean of the rounds', RSS after the last.
-    const count = scenarios(first.seeded).length;
-    for (let i = 0; i < count; i++) {
-      const byKind = new Map<Kind, Row & { requests: number; seconds: number; statements: number }>();
-      for (let round = 0; round < rounds; round++) {
-        for (const target of round % 2 ? [...targets].reverse() : targets) {
-          const { name, requests } = scenarios(target.seeded)[i]!;
-          process.stdout.write(`${name} (${target.kind}, round ${round + 1})…\n`);
-          await load(target.port, requests, warmup);
-          const before = await metrics(target.port);
-          const r = await load(target.port, requests, duration);
-          const after = await metrics(target.port);
-          const row = byKind.get(target.kind) ?? { scenario: name, database: target.kind, rps: 0, p50: 0, p99: 0, errors: 0, requests: 0, seconds: 0, statements: 0 };
-          row.requests += r.requests;
-          row.seconds += r.requests / r.rps;
-          row.statements += after.statements - before.statements;
-          row.p50 += r.p50 / rounds;
-          row.p99 += r.p99 / rounds;
-          row.errors += r.errors + r.non2xx + r.timeouts;
-          row.rssMb = after.rss / 1024 / 1024;
-          byKind.set(target.kind, row);
+      // Scenario by scenario, each database in turn, in alternating order round by round. A row sums
+      // its rounds: req/s over their whole time, SQL/req over all their requests, p50 and p99 the
+      // mean of the rounds', RSS after the last.
+      const count = scenarios(first.seeded).length;
+      for (let i = 0; i < count; i++) {
+        const byKind = new Map<Kind, Row & { requests: number; seconds: number; statements: number }>();
+        for (let round = 0; round < rounds; round++) {
+          for (const target of round % 2 ? [...targets].reverse() : targets) {
+            const { name, requests } = scenarios(target.seeded)[i]!;
+            process.stdout.write(`${name} (${target.kind}, round ${round + 1})…\n`);
+            await load(target.port, requests, warmup);
+            const before = await metrics(target.port);
+            const r = await load(target.port, requests, duration);
+            const after = await metrics(target.port);
+            const row = byKind.get(target.kind) ?? { scenario: name, database: target.kind, rps: 0, p50: 0, p99: 0, errors: 0, requests: 0, seconds: 0, statements: 0 };
+            row.requests += r.requests;
+            row.seconds += r.requests / r.rps;
+            row.statements += after.statements - before.statements;
+            row.p50 += r.p50 / rounds;
+            row.p99 += r.p99 / rounds;
+            row.errors += r.errors + r.non2xx + r.timeouts;
+            row.rssMb = after.rss / 1024 / 1024;
+            byKind.set(target.kind, row);
+          }
+        }
+        for (const target of targets) {
+          const { requests, seconds, statements, ...row } = byKind.get(target.kind)!;
+          rows.push({ ...row, rps: requests / seconds, sqlPerRequest: statements / requests });
         }
       }
+    }
+
+    writeRows.push(...(await measureWrites(targets)));
+
+    if (!only) {
+      // Live event streams on each service (its RSS is read from its /metrics): over SSE, then as
+      // GraphQL subscriptions over WebSocket.
       for (const target of targets) {
-        const { requests, seconds, statements, ...row } = byKind.get(target.kind)!;
-        rows.push({ ...row, rps: requests / seconds, sqlPerRequest: statements / requests });
+        process.stdout.write(`live event streams (${target.kind})…\n`);
+        const figures = [await measureStreams(target.port, target.seeded, 'sse')];
+        process.stdout.write(`live event streams over WebSocket (${target.kind})…\n`);
+        figures.push(await measureStreams(target.port, target.seeded, 'websocket'));
+        streams.push({ kind: target.kind, figures });
       }
-    }
-    // Live event streams on each service (its RSS is read from its /metrics): over SSE, then as
-    // GraphQL subscriptions over WebSocket.
-    for (const target of targets) {
-      process.stdout.write(`live event streams (${target.kind})…\n`);
-      const figures = [await measureStreams(target.port, target.seeded, 'sse')];
-      process.stdout.write(`live event streams over WebSocket (${target.kind})…\n`);
-      figures.push(await measureStreams(target.port, target.seeded, 'websocket'));
-      streams.push({ kind: target.kind, figures });
-    }
 
-    // The same two reads with WORKERS=2: what a second worker process buys on this machine. Each
-    // worker has its own /metrics, so SQL/req and RSS are not given for these rows. PostgreSQL only:
-    // the embedded database serves one process.
-    const postgres = targets.find((t) => t.kind === 'PostgreSQL');
-    if (postgres) {
-      await stop(postgres.service);
-      postgres.service = startService(postgres, { WORKERS: '2' });
-      await waitFor(`http://127.0.0.1:${postgres.port}/ready`, postgres.service);
-      for (const { name, requests } of scenarios(postgres.seeded).slice(0, 2)) {
-        const label = `6${name.startsWith('2.') ? 'a' : 'b'}. WORKERS=2: ${name.replace(/^[0-9a-z]+\. /, '')}`;
-        process.stdout.write(`${label}…\n`);
-        await load(postgres.port, requests, warmup);
-        const r = await load(postgres.port, requests, duration);
-        rows.push({ scenario: label, database: 'PostgreSQL', rps: r.rps, p50: r.p50, p99: r.p99, errors: r.errors + r.non2xx + r.timeouts });
+      // The same two reads with WORKERS=2: what a second worker process buys on this machine. Each
+      // worker has its own /metrics, so SQL/req and RSS are not given for these rows. PostgreSQL only:
+      // the embedded database serves one process.
+      const postgres = targets.find((t) => t.kind === 'PostgreSQL');
+      if (postgres) {
+        await stop(postgres.service);
+        postgres.service = startService(postgres, { WORKERS: '2' });
+        await waitFor(`http://127.0.0.1:${postgres.port}/ready`, postgres.service);
+        for (const { name, requests } of scenarios(postgres.seeded).slice(0, 2)) {
+          const label = `6${name.startsWith('2.') ? 'a' : 'b'}. WORKERS=2: ${name.replace(/^[0-9a-z]+\. /, '')}`;
+          process.stdout.write(`${label}…\n`);
+          await load(postgres.port, requests, warmup);
+          const r = await load(postgres.port, requests, duration);
+          rows.push({ scenario: label, database: 'PostgreSQL', rps: r.rps, p50: r.p50, p99: r.p99, errors: r.errors + r.non2xx + r.timeouts });
+        }
+      } else {
+        console.log('PostgreSQL and the WORKERS=2 scenarios skipped: set DATABASE_URL to measure them beside the embedded database');
       }
-    } else {
-      console.log('PostgreSQL and the WORKERS=2 scenarios skipped: set DATABASE_URL to measure them beside the embedded database');
-    }
 
-    // The same two reads with tracing on (OpenTelemetry, every request sampled, exported over OTLP
-    // http/json to a receiver here that reads and drops it): what tracing costs, beside rows 2 and
-    // 3a of the same database (PostgreSQL when it is measured).
-    const sink = await otlpSink();
-    try {
-      const traced = targets[0]!;
-      await stop(traced.service);
-      traced.service = startService(traced, { WORKERS: '1', OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' });
-      await waitFor(`http://127.0.0.1:${traced.port}/ready`, traced.service);
-      for (const { name, requests } of scenarios(traced.seeded).slice(0, 2)) {
-        const label = `7${name.startsWith('2.') ? 'a' : 'b'}. tracing on: ${name.replace(/^[0-9a-z]+\. /, '')}`;
-        process.stdout.write(`${label} (${traced.kind})…\n`);
-        await load(traced.port, requests, warmup);
-        const before = await metrics(traced.port);
-        const r = await load(traced.port, requests, duration);
-        const after = await metrics(traced.port);
-        rows.push({
-          scenario: label,
-          database: traced.kind,
-          rps: r.rps,
-          p50: r.p50,
-          p99: r.p99,
-          sqlPerRequest: (after.statements - before.statements) / r.requests,
-          rssMb: after.rss / 1024 / 1024,
-          errors: r.errors + r.non2xx + r.timeouts,
-        });
+      // The same two reads with tracing on (OpenTelemetry, every request sampled, exported over OTLP
+      // http/json to a receiver here that reads and drops it): what tracing costs, beside rows 2 and
+      // 3a of the same database (PostgreSQL when it is measured).
+      const sink = await otlpSink();
+      try {
+        const traced = targets[0]!;
+        await stop(traced.service);
+        traced.service = startService(traced, { WORKERS: '1', OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' });
+        await waitFor(`http://127.0.0.1:${traced.port}/ready`, traced.service);
+        for (const { name, requests } of scenarios(traced.seeded).slice(0, 2)) {
+          const label = `7${name.startsWith('2.') ? 'a' : 'b'}. tracing on: ${name.replace(/^[0-9a-z]+\. /, '')}`;
+          process.stdout.write(`${label} (${traced.kind})…\n`);
+          await load(traced.port, requests, warmup);
+          const before = await metrics(traced.port);
+          const r = await load(traced.port, requests, duration);
+          const after = await metrics(traced.port);
+          rows.push({
+            scenario: label,
+            database: traced.kind,
+            rps: r.rps,
+            p50: r.p50,
+            p99: r.p99,
+            sqlPerRequest: (after.statements - before.statements) / r.requests,
+            rssMb: after.rss / 1024 / 1024,
+            errors: r.errors + r.non2xx + r.timeouts,
+          });
+        }
+        console.log(`tracing on: the receiver took ${sink.spans()} spans in ${sink.requests()} exports`);
+      } finally {
+        sink.close();
       }
-      console.log(`tracing on: the receiver took ${sink.spans()} spans in ${sink.requests()} exports`);
-    } finally {
-      sink.close();
     }
   } finally {
     for (const target of targets) {
@@ -339,7 +443,101 @@ async function main() {
       await target.cleanup();
     }
   }
-  report(rows, targets[0]!.seeded, streams);
+  if (only) reportWrites(writeRows, targets[0]!.seeded);
+  else report(rows, writeRows, targets[0]!.seeded, streams);
+}
+
+/**
+ * The writes against the bare write: on each database in turn (alternating round by round, the
+ * scenarios' order reversed too), the bare write (PostgreSQL only), then REST, then GraphQL. A row
+ * sums its rounds as the scenario table's do; statements per write come from the server's own
+ * counter (the service's db_statements_total, the bare write's count of its pool's queries).
+ */
+async function measureWrites(targets: Target[]): Promise<WriteRow[]> {
+  const bare = new Map<Kind, { port: number; child: ChildProcess }>();
+  try {
+    for (const target of targets.filter((t) => t.kind === 'PostgreSQL')) {
+      const port = await freePort();
+      const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/bare-write-server.ts')], {
+        env: { ...process.env, PORT: String(port), DATABASE_URL: target.env.DATABASE_URL, POOL_SIZE: String(poolSize) },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      bare.set(target.kind, { port, child });
+      await waitFor(`http://127.0.0.1:${port}/ready`, child);
+    }
+    const sums = new Map<string, WriteRow & { requests: number; sent: number; seconds: number; statements: number }>();
+    for (let round = 0; round < rounds; round++) {
+      for (const target of round % 2 ? [...targets].reverse() : targets) {
+        const all = writeScenarios(target).filter((w) => !w.bare || bare.has(target.kind));
+        for (const { name, bare: isBare, requests } of round % 2 ? all.reverse() : all) {
+          const port = isBare ? bare.get(target.kind)!.port : target.port;
+          process.stdout.write(`writes: ${name} (${target.kind}, round ${round + 1})…\n`);
+          await load(port, requests, warmup, true);
+          const before = await settledMetrics(port);
+          const r = await load(port, requests, duration, true);
+          const after = await settledMetrics(port);
+          const key = `${target.kind}\n${name}`;
+          const row = sums.get(key) ?? { scenario: name, database: target.kind, rps: 0, p50: 0, p99: 0, statementsPerWrite: 0, errors: 0, requests: 0, sent: 0, seconds: 0, statements: 0 };
+          row.requests += r.requests;
+          row.sent += r.sent;
+          row.seconds += r.requests / r.rps;
+          row.statements += after.statements - before.statements;
+          row.p50 += r.p50 / rounds;
+          row.p99 += r.p99 / rounds;
+          row.errors += r.errors + r.non2xx + r.timeouts;
+          sums.set(key, row);
+        }
+      }
+    }
+    const rows: WriteRow[] = [];
+    for (const target of targets) {
+      const mine = [...sums.values()]
+        .filter((r) => r.database === target.kind)
+        .map(({ requests, sent, seconds, statements, ...row }) => ({ ...row, rps: requests / seconds, statementsPerWrite: statements / sent }));
+      const base = bare.has(target.kind) ? mine.find((r) => r.scenario === writeScenarios(target)[0]!.name) : undefined;
+      // In the scenarios' own order (bare, REST, GraphQL), whatever order the last round ran them in.
+      const order = writeScenarios(target).map((w) => w.name);
+      mine.sort((a, b) => order.indexOf(a.scenario) - order.indexOf(b.scenario));
+      rows.push(...mine.map((r) => ({ ...r, ratio: base ? r.rps / base.rps : undefined })));
+    }
+    return rows;
+  } finally {
+    for (const { child } of bare.values()) await stop(child);
+  }
+}
+
+/** The writes' table and what it measured, for the console and bench/RESULTS.md. */
+function writesSection(rows: WriteRow[]): string {
+  const fmt = (n: number | undefined, digits = 0) => (n === undefined || !Number.isFinite(n) ? '–' : n.toFixed(digits));
+  const embedded = rows.some((r) => r.database === 'embedded');
+  const postgres = rows.some((r) => r.database === 'PostgreSQL');
+  const table = [
+    '| scenario | database | req/s | × bare write | p50 ms | p99 ms | statements/write | errors |',
+    '|---|---|---:|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${r.scenario} | ${r.database} | ${fmt(r.rps)} | ${r.ratio === undefined ? '–' : `**${fmt(r.ratio, 2)}**`} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${fmt(r.statementsPerWrite, 2)} | ${r.errors} |`,
+    ),
+  ].join('\n');
+  return `
+## Writes against a bare write
+
+The bare write is a plain node:http server with a pg Pool of the service's size (${poolSize}) that answers each \`PUT /customers/{uuid}/concurrency-limit\` by one \`UPDATE settings … RETURNING value\` and nothing else; × bare write is a row's req/s over the bare write's in the same run on the same database.
+
+${connections} connections; each request a random one of ${WRITE_CUSTOMERS} customers (each with a concurrency limit seeded) and a random limit from 1 to 1000, with the system key; REST and the bare write are sent the same requests, GraphQL sends \`setConcurrencyLimit\` with variables and selects \`concurrencyLimit { limit }\`. ${rounds} round(s) of ${warmup} s warm-up then ${duration} s measured, as the scenarios above. Statements/write is the server's statement counter over the measured window (read once the window's last requests were answered) divided by the requests sent in it (the service's \`db_statements_total\`; the bare write's count of its pool's queries).${embedded ? ` The embedded database is reachable only inside its service process, so ${postgres ? 'the bare write runs on PostgreSQL only and the embedded rows have no ratio' : 'no bare write runs beside it (set DATABASE_URL to measure one on PostgreSQL)'}.` : ''}
+
+${table}
+`;
+}
+
+/** BENCH_ONLY=writes: the writes' table alone, on the console and in bench/.data/RESULTS-writes.md. */
+function reportWrites(rows: WriteRow[], seeded: Seeded) {
+  const section = writesSection(rows);
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`;
+  const head = `# Writes against a bare write (BENCH_ONLY=writes)\n\nMade by bench/run.ts on ${new Date().toISOString()}; ${machine}; 1-minute load average ${loadAtStart.toFixed(1)} at the start and ${loadavg()[0]!.toFixed(1)} at the end; ${seeded.customers.length} customers seeded per database.\n`;
+  const file = join(root, 'bench/.data/RESULTS-writes.md');
+  writeFileSync(file, `${head}${section}`);
+  console.log(`${section}\nwritten to ${file} (bench/RESULTS.md is left as it was)`);
 }
 
 /** An OTLP/HTTP receiver that counts what it is sent and keeps nothing. */
@@ -406,7 +604,7 @@ named prepared statements for the two hot reads (no measurable change, and they
 break on the embedded database's shared session).
 `;
 
-function report(rows: Row[], seeded: Seeded, streams: { kind: Kind; figures: StreamFigures[] }[]) {
+function report(rows: Row[], writeRows: WriteRow[], seeded: Seeded, streams: { kind: Kind; figures: StreamFigures[] }[]) {
   const base = rows[0]!.rps;
   const fmt = (n: number | undefined, digits = 0) => (n === undefined || Number.isNaN(n) ? '–' : n.toFixed(digits));
   const header =
@@ -431,6 +629,7 @@ function report(rows: Row[], seeded: Seeded, streams: { kind: Kind; figures: Str
         ),
       ].join('\n')
     : '';
+  const writes = writesSection(writeRows);
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const machine = `${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
   const databases = baseUrl
@@ -443,7 +642,7 @@ Made by \`${baseUrl ? 'DATABASE_URL=… ' : ''}npm run bench\` (bench/run.ts) on
 - Machine: ${machine}; 1-minute load average ${loadAtStart.toFixed(1)} when the run began and ${loadavg()[0]!.toFixed(1)} at its end (other work on the machine lowers every figure). The services, the load generator (autocannon, a separate process) and the
   database share these cores, so every figure is lower than on separate machines.
 - Databases: ${databases}; each seeded with ${seeded.customers.length} customers, the concurrency limit set on 80% of
-  them, ${seeded.customerKeys.length} customer keys and one system key.
+  them (and on the ${WRITE_CUSTOMERS} the writes against the bare write use), ${seeded.customerKeys.length} customer keys and one system key.
 - Load: ${connections} connections, keep-alive; each scenario measured in ${rounds} round(s) of ${warmup} s warm-up then ${duration} s measured${baseUrl ? ', on both databases in each round (PostgreSQL first in odd rounds, the embedded database first in even ones) before the next scenario' : ''}; req/s is over all the rounds' time, p50 and p99 the mean of the rounds';
   requests cycle through the customer keys. SQL/req is the service's statement counter
   (\`db_statements_total\` in /metrics) over the measured window divided by requests;
@@ -453,11 +652,11 @@ Made by \`${baseUrl ? 'DATABASE_URL=… ' : ''}npm run bench\` (bench/run.ts) on
   set, every request sampled, spans exported over OTLP http/json to a receiver in the bench process).
 
 ${table}
-${comparison ? `\n## The embedded database beside PostgreSQL\n\n${comparison}\n` : ''}
+${comparison ? `\n## The embedded database beside PostgreSQL\n\n${comparison}\n` : ''}${writes}
 ${streams.map((s) => streamsSection(s.kind, s.figures)).join('')}
 ${HISTORY}`;
   writeFileSync(join(root, 'bench/RESULTS.md'), md);
-  console.log(`\n${machine}; databases: ${databases}\n\n${table}\n\n${comparison}\n${streams.map((s) => streamsSection(s.kind, s.figures)).join('')}\nwritten to bench/RESULTS.md`);
+  console.log(`\n${machine}; databases: ${databases}\n\n${table}\n\n${comparison}\n${writes}${streams.map((s) => streamsSection(s.kind, s.figures)).join('')}\nwritten to bench/RESULTS.md`);
 }
 
 await main();
