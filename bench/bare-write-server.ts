@@ -9,6 +9,12 @@ import pg from 'pg';
 const UPDATE = `UPDATE settings SET value = $2::jsonb, modified_at = now()
   WHERE customer_id = (SELECT id FROM customers WHERE uuid = $1) AND name = 'concurrency-limit'
   RETURNING value`;
+// BARE_WRITE=function: the one statement the service itself sends for this write (the database
+// function that locks the customer, writes the setting, records the event, and whose rows' triggers
+// NOTIFY at commit), served the same bare way: what the database's share of a service write costs.
+const FUNCTION = `SELECT gateway_write_set_setting((SELECT id FROM customers WHERE uuid = $1), 'concurrency-limit', $2::jsonb,
+  '{"keyId": null, "kind": "system", "requestId": null}'::jsonb)->'setting'->'value' AS value`;
+const STATEMENT = process.env.BARE_WRITE === 'function' ? FUNCTION : UPDATE;
 const PATH = /^\/customers\/([0-9a-f-]{36})\/concurrency-limit$/;
 
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.POOL_SIZE ?? 10) });
@@ -47,8 +53,8 @@ const server = createServer((req, res) => {
     } catch {}
     if (!Number.isInteger(limit)) return reply(res, 400, '{"error":"BAD_REQUEST"}');
     try {
-      const { rows } = await query<{ value: unknown }>(UPDATE, [match[1], JSON.stringify(limit)]);
-      if (!rows.length) return reply(res, 404, '{"error":"NOT_FOUND"}');
+      const { rows } = await query<{ value: unknown }>(STATEMENT, [match[1], JSON.stringify(limit)]);
+      if (!rows.length || rows[0]!.value === null) return reply(res, 404, '{"error":"NOT_FOUND"}');
       reply(res, 200, JSON.stringify({ limit: rows[0]!.value }));
     } catch (error) {
       reply(res, 500, JSON.stringify({ error: String(error) }));

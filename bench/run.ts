@@ -274,14 +274,15 @@ const SET_LIMIT = 'mutation SetLimit($customer: ID!, $limit: Int!) { setConcurre
  * random (a random pair a request): 50 customers, limits 1 to 1000, the system key. The bare write
  * is sent exactly the REST scenario's requests.
  */
-function writeScenarios(target: Target): { name: string; bare?: true; requests: Request[] }[] {
+function writeScenarios(target: Target): { name: string; bare?: 'update' | 'function'; requests: Request[] }[] {
   const pairs = Array.from({ length: 5000 }, () => ({
     uuid: target.writeUuids[Math.floor(Math.random() * target.writeUuids.length)]!,
     limit: 1 + Math.floor(Math.random() * 1000),
   }));
   const put = pairs.map(({ uuid, limit }) => rest(target.seeded.systemKey, 'PUT', `/customers/${uuid}/concurrency-limit`, { limit }));
   return [
-    { name: 'bare write: node:http + pg, one UPDATE … RETURNING', bare: true, requests: put },
+    { name: 'bare write: node:http + pg, one UPDATE … RETURNING', bare: 'update', requests: put },
+    { name: "bare write of the service's statement: node:http + pg, one SELECT gateway_write_set_setting(…)", bare: 'function', requests: put },
     { name: 'REST PUT /customers/{uuid}/concurrency-limit', requests: put },
     { name: 'GraphQL setConcurrencyLimit { concurrencyLimit { limit } }', requests: pairs.map(({ uuid, limit }) => gql(target.seeded.systemKey, SET_LIMIT, { customer: uuid, limit })) },
   ];
@@ -454,23 +455,27 @@ async function main() {
  * counter (the service's db_statements_total, the bare write's count of its pool's queries).
  */
 async function measureWrites(targets: Target[]): Promise<WriteRow[]> {
-  const bare = new Map<Kind, { port: number; child: ChildProcess }>();
+  const bare = new Map<Kind, Record<'update' | 'function', { port: number; child: ChildProcess }>>();
   try {
     for (const target of targets.filter((t) => t.kind === 'PostgreSQL')) {
-      const port = await freePort();
-      const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/bare-write-server.ts')], {
-        env: { ...process.env, PORT: String(port), DATABASE_URL: target.env.DATABASE_URL, POOL_SIZE: String(poolSize) },
-        stdio: ['ignore', 'ignore', 'inherit'],
-      });
-      bare.set(target.kind, { port, child });
-      await waitFor(`http://127.0.0.1:${port}/ready`, child);
+      const servers = {} as Record<'update' | 'function', { port: number; child: ChildProcess }>;
+      for (const mode of ['update', 'function'] as const) {
+        const port = await freePort();
+        const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/bare-write-server.ts')], {
+          env: { ...process.env, PORT: String(port), DATABASE_URL: target.env.DATABASE_URL, POOL_SIZE: String(poolSize), BARE_WRITE: mode },
+          stdio: ['ignore', 'ignore', 'inherit'],
+        });
+        servers[mode] = { port, child };
+        await waitFor(`http://127.0.0.1:${port}/ready`, child);
+      }
+      bare.set(target.kind, servers);
     }
     const sums = new Map<string, WriteRow & { requests: number; sent: number; seconds: number; statements: number }>();
     for (let round = 0; round < rounds; round++) {
       for (const target of round % 2 ? [...targets].reverse() : targets) {
         const all = writeScenarios(target).filter((w) => !w.bare || bare.has(target.kind));
         for (const { name, bare: isBare, requests } of round % 2 ? all.reverse() : all) {
-          const port = isBare ? bare.get(target.kind)!.port : target.port;
+          const port = isBare ? bare.get(target.kind)![isBare].port : target.port;
           process.stdout.write(`writes: ${name} (${target.kind}, round ${round + 1})…\n`);
           await load(port, requests, warmup, true);
           const before = await settledMetrics(port);
@@ -502,7 +507,7 @@ async function measureWrites(targets: Target[]): Promise<WriteRow[]> {
     }
     return rows;
   } finally {
-    for (const { child } of bare.values()) await stop(child);
+    for (const servers of bare.values()) for (const { child } of Object.values(servers)) await stop(child);
   }
 }
 
