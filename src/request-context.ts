@@ -31,7 +31,7 @@ export interface RequestContext {
   /** This process's event streams, told of this request's commits; and how streams behave. */
   eventHub?: EventHub;
   events: Services['events'];
-  /** Dropped for the customers a write touched, when its transaction ends. */
+  /** Dropped for the customer a write touched, when its statement ends (events/after-write.ts). */
   readCache?: ReadCache;
   /** Tells the other listeners on the database of a change (embedded database: db/local-feed.ts). */
   announce?: (channel: string, payload: string) => void;

@@ -21,7 +21,7 @@ interface CacheEntry {
 /**
  * Verifies bearer secrets. A verified (or refused) secret is remembered, keyed by its hash, so a
  * steady stream of requests costs no authentication query. A change made through this process is
- * applied when its transaction ends (events/after-write.ts calls `invalidateKey` / `invalidate`),
+ * applied when its statement ends (events/after-write.ts calls `invalidateKey` / `invalidate`),
  * before the write answers, so this process's next request sees it, accepted or refused. Changes
  * made elsewhere reach the cache in one of two ways: while a change feed is up (PostgreSQL
  * LISTEN/NOTIFY fed by triggers on the keys and customers tables; on the embedded database, whose

@@ -30,14 +30,14 @@ export interface ReadCacheStats {
  * kind for the misses, whose answers fill the cache.
  *
  * It stays exact by these rules:
- * - A write through this process drops the customers it touched when its transaction ends
- *   (events/record.ts `transact` → events/after-write.ts), so the next read sees it.
+ * - A write through this process drops the customer it wrote when its statement ends
+ *   (events/write.ts `write` → events/after-write.ts), so the next read sees it.
  * - On PostgreSQL, a write by anyone (another process, the CLI, plain SQL) is announced by triggers
  *   on `customers`, `settings` and `api_keys` with a NOTIFY on `gateway_cache` at commit; the
  *   process's LISTEN connection hears it within milliseconds and drops the customer (or its key
  *   list; a `last_activity`-only change updates the cached row in place).
  * - On the embedded database, nothing but this process can write (a pid file guards the data
- *   directory, db/embedded.ts), and every write of this process passes through `transact` (the
+ *   directory, db/embedded.ts), and every write of this process passes through `write` (the
  *   activity flush announces its new times itself): its own announcements (db/local-feed.ts) are
  *   the whole feed, up from the start.
  * - Every drop moves a generation counter; a miss stores what it read only if the counter has not
