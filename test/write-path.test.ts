@@ -479,6 +479,27 @@ describe('statements per write', () => {
     await w.then(x, answer);
     expect(statements.length, `statements sent:\n${statements.map((s) => `  ${s.replace(/\s+/g, ' ').trim()}`).join('\n')}`).toBeLessThanOrEqual(2);
   });
+
+  it('a setting write is one statement when the customer need not be read first: the owner saying self, a system key naming it', async () => {
+    const c = await t.customer();
+    for (const [key, who, via] of [
+      [c.key, 'self', 'PUT /customers/self/concurrency-limit'],
+      [t.systemKey, c.uuid, 'PUT /customers/{uuid}/concurrency-limit'],
+      [t.systemKey, String(c.id), 'PUT /tenants/{id}/concurrency-limit'],
+      [t.systemKey, c.name, 'DELETE /customers/{name}/concurrency-limit'],
+    ] as const) {
+      await warmUp(key, c);
+      await settle();
+      sent.length = 0;
+      const [method, path] = via.split(' ') as [string, string];
+      const res = await t.http(method, path.replace(/\{[a-z]+\}|self/, encodeURIComponent(who)), method === 'PUT' ? { key, body: { limit: 9 } } : { key });
+      expect(res.status, via).toBe(method === 'PUT' ? 200 : 204);
+      const statements = sent.filter((s) => !activityFlush.test(s));
+      expect(statements, via).toHaveLength(1);
+      expect(statements[0]).toMatch(/gateway_write_(set|remove)_setting/);
+    }
+    await expectLimit(undefined)({ c, writer: t.systemKey, who: c.uuid, fresh: '' });
+  });
 });
 
 describe('writes to different customers are independent', () => {

@@ -4,7 +4,7 @@ import type { RequestContext } from '../request-context.js';
 import type { Customer } from '../generated/prisma/client.js';
 import { AppError, badRequest, conflict, forbidden, notFound } from '../errors.js';
 import { MAX_ID, matchesRef, nameProblem, parseCustomerRef, refKey } from './identifiers.js';
-import { Json, write, writeInTurn } from '../events/write.js';
+import { CustomerBy, Json, write, writeInTurn } from '../events/write.js';
 import { mergePatch } from './merge-patch.js';
 import { jsonObject, jsonProblem, billingPlanSchema, parseInput } from './validation.js';
 
@@ -35,6 +35,25 @@ export async function resolveCustomer(ctx: RequestContext, identifier: string): 
   const customer = ref.kind === 'name' && nameProblem(ref.name) ? null : await loaders.customer.load(refKey(ref));
   if (!customer) throw notFound(`No customer is named "${identifier}"`);
   return customer;
+}
+
+/**
+ * How a write may name its customer without reading it first: a customer key's own customer
+ * (`self`: the key's check found it), or, for a system key (which may reach every customer), the
+ * reference itself, resolved by the write's own statement. Undefined when access depends on the
+ * customer's row (a customer key naming its customer by UUID, id or name) or the reference is one
+ * resolveCustomer refuses: then resolveCustomer goes first. `gone` is resolveCustomer's answer for
+ * a customer that is not there.
+ */
+export function directWriteTarget(ctx: RequestContext, identifier: string): { target: number | CustomerBy; gone: () => AppError } | undefined {
+  const ref = parseCustomerRef(identifier);
+  if (ctx.principal.type === 'customer') {
+    if (ref.kind !== 'self') return undefined;
+    return { target: ctx.principal.customerId, gone: () => new AppError('UNAUTHENTICATED', 'The API key is unknown or has been revoked') };
+  }
+  if (ref.kind === 'self' || (ref.kind === 'name' && nameProblem(ref.name)) || (ref.kind === 'id' && ref.id < 0)) return undefined;
+  const target = ref.kind === 'uuid' ? new CustomerBy('uuid', ref.uuid) : ref.kind === 'id' ? new CustomerBy('id', ref.id) : new CustomerBy('name', ref.name);
+  return { target, gone: () => notFound(`No customer is named "${identifier}"`) };
 }
 
 export function requireSystem(ctx: RequestContext, what: string): void {

@@ -1,9 +1,9 @@
 import type { RequestContext } from '../request-context.js';
 import type { Customer, Setting } from '../generated/prisma/client.js';
 import { Prisma } from '../generated/prisma/client.js';
-import { badRequest, notFound } from '../errors.js';
-import { customerGone, resolveCustomer } from './service.js';
-import { Json, write } from '../events/write.js';
+import { type AppError, badRequest, notFound } from '../errors.js';
+import { customerGone, directWriteTarget, resolveCustomer } from './service.js';
+import { CustomerBy, Json, write } from '../events/write.js';
 import { jsonProblem, textProblem } from './validation.js';
 import { CONCURRENCY_LIMIT, isSupportedSetting, settingsRegistry, supportedSettings } from './settings-registry.js';
 
@@ -31,6 +31,26 @@ export async function requireSetting(ctx: RequestContext, customer: Customer, na
 }
 
 /** Validates a setting by the registry: an unknown name or a bad value is a 400 naming both. */
+/**
+ * The customer a setting write names: without a read when directWriteTarget allows (one statement
+ * for the whole write), else by resolveCustomer.
+ */
+async function writeTarget(ctx: RequestContext, identifier: string): Promise<{ target: number | CustomerBy; gone: () => AppError }> {
+  const direct = directWriteTarget(ctx, identifier);
+  if (direct) return direct;
+  return { target: (await resolveCustomer(ctx, identifier)).id, gone: customerGone };
+}
+
+/** Runs a check that may refuse; a refusal waits for resolveCustomer's own, which comes first, if the customer was not read yet. */
+async function refuseAfterResolving<T>(ctx: RequestContext, identifier: string, target: number | CustomerBy, check: () => T): Promise<T> {
+  try {
+    return check();
+  } catch (error) {
+    if (target instanceof CustomerBy) await resolveCustomer(ctx, identifier);
+    throw error;
+  }
+}
+
 export function validateSetting(name: unknown, value: unknown): { name: string; value: Prisma.InputJsonValue } {
   if (typeof name !== 'string' || !isSupportedSetting(name)) {
     throw badRequest(`Unknown setting ${JSON.stringify(name)}: supported settings are ${supportedSettings.join(', ')}`);
@@ -62,10 +82,11 @@ export async function setSetting(
   name: unknown,
   value: unknown,
 ): Promise<{ setting: Setting; customer: Customer }> {
-  const customer = await resolveCustomer(ctx, identifier);
-  const valid = validateSetting(name, value);
-  const answer = await write(ctx, customer.id, 'gateway_write_set_setting', [customer.id, valid.name, new Json(valid.value)]);
-  if (answer.gone) throw customerGone();
+  const { target, gone } = await writeTarget(ctx, identifier);
+  // A customer that is not there (404) or not the caller's (403) is said before a bad value (400).
+  const valid = await refuseAfterResolving(ctx, identifier, target, () => validateSetting(name, value));
+  const answer = await write(ctx, target, 'gateway_write_set_setting', [target, valid.name, new Json(valid.value)]);
+  if (answer.gone) throw gone();
   return { setting: answer.setting!, customer: answer.customer! };
 }
 
@@ -79,11 +100,13 @@ export async function removeSetting(
   name: string,
   missing = notSet(name),
 ): Promise<{ removed: Setting; customer: Customer }> {
-  const customer = await resolveCustomer(ctx, identifier);
+  const { target, gone } = await writeTarget(ctx, identifier);
   // A name no setting can have (NUL, which PostgreSQL refuses as text) is not looked up.
-  if (textProblem(name)) throw notFound(missing);
-  const answer = await write(ctx, customer.id, 'gateway_write_remove_setting', [customer.id, name]);
-  if (answer.gone) throw customerGone();
+  await refuseAfterResolving(ctx, identifier, target, () => {
+    if (textProblem(name)) throw notFound(missing);
+  });
+  const answer = await write(ctx, target, 'gateway_write_remove_setting', [target, name]);
+  if (answer.gone) throw gone();
   if (answer.missing) throw notFound(missing);
   return { removed: answer.removed!, customer: answer.customer! };
 }

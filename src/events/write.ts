@@ -63,7 +63,21 @@ export type WriteFunction =
 export class Json {
   constructor(readonly value: unknown) {}
 }
-export type Argument = string | number | boolean | null | Json;
+
+/**
+ * The id of the live customer a reference names, found by the write's own statement (NULL, and so
+ * `gone`, when there is none): a write whose caller may reach any customer needs no read first.
+ */
+export class CustomerBy {
+  constructor(
+    readonly column: 'uuid' | 'id' | 'name',
+    readonly value: string | number,
+  ) {}
+}
+export type Argument = string | number | boolean | null | Json | CustomerBy;
+
+/** How a write names its customer: by id, or by a reference its statement resolves. */
+export type WriteTarget = number | CustomerBy | undefined;
 
 /**
  * The unit of work: one write, one statement. The database function changes the rows, records the
@@ -79,12 +93,17 @@ export type Argument = string | number | boolean | null | Json;
  */
 export async function write(
   ctx: RequestContext,
-  /** The customer written (undefined: a new one); its writes in this process queue one at a time. */
-  customerId: number | undefined,
+  /**
+   * The customer written, by id or by a reference the statement resolves (then also its first
+   * argument); undefined: a new one. Writes to one customer in this process queue one at a time.
+   */
+  target: WriteTarget,
   fn: WriteFunction,
   args: Argument[],
 ): Promise<WriteAnswer> {
-  return customerId === undefined ? call(ctx, undefined, fn, args) : writeInTurn(ctx, customerId, (run) => run(fn, args));
+  if (target === undefined) return call(ctx, undefined, fn, args);
+  if (target instanceof CustomerBy) return queued(ctx, `${target.column}:${target.value}`, () => call(ctx, undefined, fn, args));
+  return writeInTurn(ctx, target, (run) => run(fn, args));
 }
 
 /**
@@ -104,7 +123,7 @@ export function writeInTurn<T>(
 async function call(ctx: RequestContext, customerId: number | undefined, fn: WriteFunction, args: Argument[]): Promise<WriteAnswer> {
   const actor = new Json({ keyId: ctx.actor.keyId, kind: ctx.actor.kind, requestId: ctx.requestId ?? null });
   const values = [...args, actor];
-  const placeholders = values.map((v, i) => (v instanceof Json ? `$${i + 1}::jsonb` : `$${i + 1}`)).join(', ');
+  const placeholders = values.map((v, i) => placeholder(v, i + 1)).join(', ');
   let answer: WriteAnswer | undefined;
   try {
     const [row] = await ctx.sql<{ answer: RawAnswer }>(`SELECT ${fn}(${placeholders}) AS answer`, values.map(toParameter));
@@ -115,12 +134,23 @@ async function call(ctx: RequestContext, customerId: number | undefined, fn: Wri
   }
 }
 
-function toParameter(value: Argument): unknown {
-  return value instanceof Json ? JSON.stringify(value.value ?? null) : value;
+function placeholder(value: Argument, n: number): string {
+  if (value instanceof Json) return `$${n}::jsonb`;
+  if (value instanceof CustomerBy) {
+    const cast = value.column === 'uuid' ? '::uuid' : value.column === 'id' ? '::integer' : '::text';
+    return `(SELECT id FROM customers WHERE ${value.column} = $${n}${cast} AND deleted_at IS NULL)`;
+  }
+  return `$${n}`;
 }
 
-/** Per database client, the tail of each customer's queue of writes in this process. */
-const writeQueues = new WeakMap<object, Map<number, Promise<unknown>>>();
+function toParameter(value: Argument): unknown {
+  if (value instanceof Json) return JSON.stringify(value.value ?? null);
+  if (value instanceof CustomerBy) return value.value;
+  return value;
+}
+
+/** Per database client, the tail of each customer's queue of writes in this process (by id or reference). */
+const writeQueues = new WeakMap<object, Map<number | string, Promise<unknown>>>();
 
 /**
  * Writes to one customer from this process queue here, one at a time, so that a burst of them
@@ -130,7 +160,7 @@ const writeQueues = new WeakMap<object, Map<number, Promise<unknown>>>();
  * writes queued behind it fail at once with the same 503 rather than each wait out its own timeouts
  * in turn. (None of them has begun, so none applies.)
  */
-function queued<T>(ctx: RequestContext, customerId: number, run: () => Promise<T>): Promise<T> {
+function queued<T>(ctx: RequestContext, customerId: number | string, run: () => Promise<T>): Promise<T> {
   let queues = writeQueues.get(ctx.sql);
   if (!queues) writeQueues.set(ctx.sql, (queues = new Map()));
   const previous = queues.get(customerId) ?? Promise.resolve(undefined);
