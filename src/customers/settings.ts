@@ -30,7 +30,6 @@ export async function requireSetting(ctx: RequestContext, customer: Customer, na
   return setting;
 }
 
-/** Validates a setting by the registry: an unknown name or a bad value is a 400 naming both. */
 /**
  * The customer a setting write names: without a read when directWriteTarget allows (one statement
  * for the whole write), else by resolveCustomer.
@@ -51,6 +50,7 @@ async function refuseAfterResolving<T>(ctx: RequestContext, identifier: string, 
   }
 }
 
+/** Validates a setting by the registry: an unknown name or a bad value is a 400 naming both. */
 export function validateSetting(name: unknown, value: unknown): { name: string; value: Prisma.InputJsonValue } {
   if (typeof name !== 'string' || !isSupportedSetting(name)) {
     throw badRequest(`Unknown setting ${JSON.stringify(name)}: supported settings are ${supportedSettings.join(', ')}`);
