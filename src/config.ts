@@ -64,7 +64,7 @@ const envSchema = z.object({
   // Customers (with settings and key lists) held in memory per process; 0 disables the read cache.
   READ_CACHE_SIZE: z.coerce.number().int().min(0).max(10_000_000).default(10_000),
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
-  // Bounds on every wait for the database (README, Deployment notes): for a pooled connection (or a
+  // Bounds on every wait for the database (docs/operations.md, Deployment notes): for a pooled connection (or a
   // new one) and for one statement's answer (the client gives up; the server's statement_timeout
   // is the same). A request that cannot get an answer fails with 503 within
   // DB_CONNECT_TIMEOUT_MS + 2 × DB_QUERY_TIMEOUT_MS (a write's statement, then its rollback).

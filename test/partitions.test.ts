@@ -18,7 +18,7 @@ import { TcpProxy } from './tcp-proxy.js';
  * stalled; a stalled Redis costing no more than one timeout per back-off; and recovery within 2 s
  * of the restore.
  *
- * The bounds are scaled down from the defaults (README, Deployment notes) so the suite runs in
+ * The bounds are scaled down from the defaults (docs/operations.md, Deployment notes) so the suite runs in
  * CI's time; the stalls are several times longer than them, as in the field.
  */
 const base = process.env.TEST_DATABASE_URL;
@@ -37,7 +37,7 @@ const FEED_MS = atDefaults ? configDefaults.FEED_TIMEOUT_MS : 1000;
 const AUTH_TTL_MS = atDefaults ? configDefaults.AUTH_CACHE_TTL_MS : 1000;
 const REDIS_TIMEOUT_MS = configDefaults.REDIS_TIMEOUT_MS;
 const REDIS_RETRY_MS = configDefaults.REDIS_RETRY_MS;
-/** The stated bound on any request while the database does not answer (README). */
+/** The stated bound on any request while the database does not answer (docs/operations.md). */
 const REQUEST_BOUND_MS = CONNECT_MS + 2 * QUERY_MS;
 /** How late a change made through another process may be seen while the feed is silent. */
 const FEED_BOUND_MS = Math.max(FEED_MS, AUTH_TTL_MS);

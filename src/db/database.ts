@@ -23,7 +23,7 @@ export interface Database {
   /**
    * A statement straight on the pool under Prisma's adapter, for the two reads every request makes
    * (the key lookup and the customer with its settings): Prisma Client's per-query work costs
-   * several times the database's own time there (see README, Performance).
+   * several times the database's own time there (see docs/performance.md).
    */
   sql: Sql;
   /**
@@ -119,7 +119,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     connectionString,
     // PGlite runs one statement at a time; more connections only interleave (see embedded.ts).
     max: embedded ? 1 : (options.poolSize ?? 10),
-    // Every wait is bounded (README, Deployment notes): a free connection, a new one, an answer.
+    // Every wait is bounded (docs/operations.md, Deployment notes): a free connection, a new one, an answer.
     // The embedded database is in this process, reached over loopback: no link can stall, and its
     // one connection is a queue that a burst of writes lengthens (200 at once take seconds), so
     // there the wait for it is bounded by EMBEDDED_QUEUE_MS instead.

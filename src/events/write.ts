@@ -89,7 +89,7 @@ export type WriteTarget = number | CustomerBy | undefined;
  * back), so then the customer is forgotten everywhere here and read afresh.
  *
  * No lock is common to all writes: each function takes its customer's row lock only, and event ids
- * come from the writing transaction (README, "The write path").
+ * come from the writing transaction (docs/events.md, "The write path").
  */
 export async function write(
   ctx: RequestContext,

@@ -1,6 +1,6 @@
 -- Every write in one statement, and events ordered without a lock common to all writes.
 -- (Written by hand: the Prisma schema describes the tables, not functions. src/events/write.ts calls
--- the gateway_write_* functions; the README's "The write path" explains the ordering.)
+-- the gateway_write_* functions; docs/events.md ("The write path") explains the ordering.)
 
 -- ── Event ids: the writing transaction's id, so readers can tell which are safe to deliver ─────────
 -- An event's id is (the xid8 of its transaction) × 1024 + (its place among that transaction's
@@ -34,7 +34,7 @@ $$ LANGUAGE sql STABLE;
 DO $$
 BEGIN
   IF (SELECT COALESCE(max(id), 0) FROM events) >= pg_current_xact_id()::text::bigint * 1024 THEN
-    RAISE EXCEPTION 'events.id already exceeds the transaction-ordered id space; see the README, "The write path"';
+    RAISE EXCEPTION 'events.id already exceeds the transaction-ordered id space; see docs/events.md, "The write path"';
   END IF;
 END;
 $$;
