@@ -738,4 +738,15 @@ describe('a failed write leaves nothing; a write that changes nothing leaves no 
     expect(await newestEvent()).toBe(newest);
     expect((await ok(t.http('GET', '/customers/self', { key: c.key }))).profile).toEqual({ keep: 'me' });
   });
+
+  it('changes nothing: a key renamed to its own name, or resumed while active, answers 200 and leaves no event', async () => {
+    const c = await t.customer();
+    const key = await ok(t.http('GET', `/customers/self/apikeys/${c.keyId}`, { key: c.key }));
+    const newest = await newestEvent();
+    for (const body of [{ name: key.name }, { active: true }, { name: key.name, active: true }]) {
+      const answer = await ok(t.http('PATCH', `/customers/self/apikeys/${c.keyId}`, { key: c.key, body }));
+      expect(answer).toMatchObject({ keyId: c.keyId, name: key.name, active: true });
+    }
+    expect(await newestEvent()).toBe(newest);
+  });
 });
