@@ -125,6 +125,26 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
+/** A row that sums its rounds: req/s is its requests over its seconds; p50 and p99 are averaged. */
+interface RoundSums {
+  requests: number;
+  seconds: number;
+  statements: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+/** Adds one measured round (what `load` answered, and the statements the server counted meanwhile) to a row. */
+function addRound(row: RoundSums, r: Awaited<ReturnType<typeof load>>, statements: number): void {
+  row.requests += r.requests;
+  row.seconds += r.requests / r.rps;
+  row.statements += statements;
+  row.p50 += r.p50 / rounds;
+  row.p99 += r.p99 / rounds;
+  row.errors += r.errors + r.non2xx + r.timeouts;
+}
+
 async function load(port: number, requests: Request[], seconds: number, random = false) {
   const file = join(root, 'bench/.data/scenario.json');
   writeFileSync(file, JSON.stringify({ url: `http://127.0.0.1:${port}`, connections, duration: seconds, requests, random }));
@@ -357,12 +377,7 @@ async function main() {
             const r = await load(target.port, requests, duration);
             const after = await metrics(target.port);
             const row = byKind.get(target.kind) ?? { scenario: name, database: target.kind, rps: 0, p50: 0, p99: 0, errors: 0, requests: 0, seconds: 0, statements: 0 };
-            row.requests += r.requests;
-            row.seconds += r.requests / r.rps;
-            row.statements += after.statements - before.statements;
-            row.p50 += r.p50 / rounds;
-            row.p99 += r.p99 / rounds;
-            row.errors += r.errors + r.non2xx + r.timeouts;
+            addRound(row, r, after.statements - before.statements);
             row.rssMb = after.rss / 1024 / 1024;
             byKind.set(target.kind, row);
           }
@@ -483,13 +498,8 @@ async function measureWrites(targets: Target[]): Promise<WriteRow[]> {
           const after = await settledMetrics(port);
           const key = `${target.kind}\n${name}`;
           const row = sums.get(key) ?? { scenario: name, database: target.kind, rps: 0, p50: 0, p99: 0, statementsPerWrite: 0, errors: 0, requests: 0, sent: 0, seconds: 0, statements: 0 };
-          row.requests += r.requests;
+          addRound(row, r, after.statements - before.statements);
           row.sent += r.sent;
-          row.seconds += r.requests / r.rps;
-          row.statements += after.statements - before.statements;
-          row.p50 += r.p50 / rounds;
-          row.p99 += r.p99 / rounds;
-          row.errors += r.errors + r.non2xx + r.timeouts;
           sums.set(key, row);
         }
       }

@@ -151,9 +151,12 @@ const CUSTOMER_PAGE = `
   ORDER BY c.id
   LIMIT $2`;
 
-type CustomerRow = Customer & { settings: (Omit<Setting, 'createdAt' | 'modifiedAt'> & { createdAt: string; modifiedAt: string })[] };
+/** A setting as a JSON aggregate holds it: its instants as text. */
+export type SettingJson = Omit<Setting, 'createdAt' | 'modifiedAt'> & { createdAt: string; modifiedAt: string };
 
-/** Timestamps arrive as text inside the JSON aggregate. */
-function toSetting(row: CustomerRow['settings'][number]): Setting {
+type CustomerRow = Customer & { settings: SettingJson[] };
+
+/** Timestamps arrive as text inside the JSON aggregate (here, and in a write's answer: events/write.ts). */
+export function toSetting(row: SettingJson): Setting {
   return { ...row, createdAt: new Date(row.createdAt), modifiedAt: new Date(row.modifiedAt) };
 }

@@ -51,7 +51,7 @@ const DIGITS = /^[0-9]+$/;
  * The live key of the customer that `ref` names: its `keyId`, else its numeric `id`, else its
  * `name` when exactly one live key of the customer has that name (two or more: 409). Deleted keys
  * are never found; keys of other customers neither (404, the same as a key that does not exist).
- * (Writes find the key by the same rule in SQL: gateway_find_key.)
+ * (Writes find the key by the same rule in SQL: gateway_lock_key.)
  */
 export async function resolveApiKey(ctx: RequestContext, identifier: string, ref: string): Promise<ApiKey> {
   const customer = await resolveCustomer(ctx, identifier);

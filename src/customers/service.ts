@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { RequestContext } from '../request-context.js';
 import type { Customer } from '../generated/prisma/client.js';
-import { AppError, badRequest, conflict, forbidden, notFound } from '../errors.js';
+import { type AppError, badRequest, conflict, forbidden, notFound, unauthenticated } from '../errors.js';
 import { MAX_ID, matchesRef, nameProblem, parseCustomerRef, refKey } from './identifiers.js';
 import { CustomerBy, Json, write, writeInTurn } from '../events/write.js';
 import { mergePatch } from './merge-patch.js';
@@ -12,6 +12,9 @@ export type { Customer };
 import type { CustomerView } from '../resources/customer.js';
 
 const OTHER_CUSTOMER = 'This API key may only access its own customer';
+/** A customer key whose customer is gone cannot authenticate as anyone. */
+const revokedKey = () => unauthenticated('The API key is unknown or has been revoked');
+const noCustomerNamed = (identifier: string) => notFound(`No customer is named "${identifier}"`);
 
 /**
  * Finds the customer a request names and checks that the caller may reach it. A customer key
@@ -24,7 +27,7 @@ export async function resolveCustomer(ctx: RequestContext, identifier: string): 
   if (principal.type === 'customer') {
     const own = await loaders.customer.load(`id:${principal.customerId}`);
     // A key whose customer is gone cannot authenticate as anyone.
-    if (!own) throw new AppError('UNAUTHENTICATED', 'The API key is unknown or has been revoked');
+    if (!own) throw revokedKey();
     if (ref.kind !== 'self' && !matchesRef(own, ref)) throw forbidden(OTHER_CUSTOMER);
     return own;
   }
@@ -33,7 +36,7 @@ export async function resolveCustomer(ctx: RequestContext, identifier: string): 
   }
   // A name no customer can have (too long, control characters such as NUL, …) is not looked up.
   const customer = ref.kind === 'name' && nameProblem(ref.name) ? null : await loaders.customer.load(refKey(ref));
-  if (!customer) throw notFound(`No customer is named "${identifier}"`);
+  if (!customer) throw noCustomerNamed(identifier);
   return customer;
 }
 
@@ -49,11 +52,11 @@ export function directWriteTarget(ctx: RequestContext, identifier: string): { ta
   const ref = parseCustomerRef(identifier);
   if (ctx.principal.type === 'customer') {
     if (ref.kind !== 'self') return undefined;
-    return { target: ctx.principal.customerId, gone: () => new AppError('UNAUTHENTICATED', 'The API key is unknown or has been revoked') };
+    return { target: ctx.principal.customerId, gone: revokedKey };
   }
   if (ref.kind === 'self' || (ref.kind === 'name' && nameProblem(ref.name)) || (ref.kind === 'id' && ref.id < 0)) return undefined;
   const target = ref.kind === 'uuid' ? new CustomerBy('uuid', ref.uuid) : ref.kind === 'id' ? new CustomerBy('id', ref.id) : new CustomerBy('name', ref.name);
-  return { target, gone: () => notFound(`No customer is named "${identifier}"`) };
+  return { target, gone: () => noCustomerNamed(identifier) };
 }
 
 export function requireSystem(ctx: RequestContext, what: string): void {

@@ -2,6 +2,7 @@ import type { ApiKey, Customer, Setting } from '../generated/prisma/client.js';
 import type { RequestContext } from '../request-context.js';
 import { AppError, isDatabaseUnavailable, unavailable } from '../errors.js';
 import { afterWrite } from './after-write.js';
+import { toSetting, type SettingJson } from '../loaders.js';
 
 /** The kinds of change (contract 4c). */
 export type EventType =
@@ -185,31 +186,16 @@ function queued<T>(ctx: RequestContext, customerId: number | string, run: () => 
 type RawAnswer = Record<string, unknown>;
 type Raw = Record<string, unknown>;
 
-const date = (value: unknown): Date | null => (typeof value === 'string' ? new Date(value) : null);
-
-export function decodeSetting(raw: Raw): Setting {
-  return { ...(raw as unknown as Setting), createdAt: date(raw.createdAt)!, modifiedAt: date(raw.modifiedAt)! };
+/** `raw` with the named members, ISO text or null, made Dates (or null). */
+function withDates<T>(raw: Raw, fields: readonly string[]): T {
+  const row: Raw = { ...raw };
+  for (const field of fields) row[field] = typeof raw[field] === 'string' ? new Date(raw[field]) : null;
+  return row as T;
 }
 
-export function decodeCustomer(raw: Raw): CustomerWithSettings {
-  return {
-    ...(raw as unknown as CustomerWithSettings),
-    createdAt: date(raw.createdAt)!,
-    modifiedAt: date(raw.modifiedAt)!,
-    lastActivity: date(raw.lastActivity),
-    deletedAt: date(raw.deletedAt),
-    settings: (raw.settings as Raw[]).map(decodeSetting),
-  };
-}
-
-function decodeKey(raw: Raw): ApiKey {
-  return {
-    ...(raw as unknown as ApiKey),
-    createdAt: date(raw.createdAt)!,
-    modifiedAt: date(raw.modifiedAt)!,
-    lastUsedAt: date(raw.lastUsedAt),
-    deletedAt: date(raw.deletedAt),
-  };
+function decodeCustomer(raw: Raw): CustomerWithSettings {
+  const customer = withDates<CustomerWithSettings>(raw, ['createdAt', 'modifiedAt', 'lastActivity', 'deletedAt']);
+  return { ...customer, settings: (raw.settings as SettingJson[]).map(toSetting) };
 }
 
 function decodeAnswer(raw: RawAnswer): WriteAnswer {
@@ -217,8 +203,8 @@ function decodeAnswer(raw: RawAnswer): WriteAnswer {
     ...(raw as unknown as WriteAnswer),
     events: (raw.events as RecordedEvent[] | undefined) ?? [],
     customer: raw.customer ? decodeCustomer(raw.customer as Raw) : undefined,
-    setting: raw.setting ? decodeSetting(raw.setting as Raw) : undefined,
-    removed: raw.removed ? decodeSetting(raw.removed as Raw) : undefined,
-    key: raw.key ? decodeKey(raw.key as Raw) : undefined,
+    setting: raw.setting ? toSetting(raw.setting as SettingJson) : undefined,
+    removed: raw.removed ? toSetting(raw.removed as SettingJson) : undefined,
+    key: raw.key ? withDates<ApiKey>(raw.key as Raw, ['createdAt', 'modifiedAt', 'lastUsedAt', 'deletedAt']) : undefined,
   };
 }

@@ -120,24 +120,28 @@ BEGIN
 END;
 $$ LANGUAGE plpgsql VOLATILE;
 
--- A live key of the customer by keyId, else by numeric id, else by name when exactly one has it:
--- {"key": …}, {"ambiguous": n} or NULL (src/auth/api-keys.ts resolveApiKey reads by the same rule).
-CREATE OR REPLACE FUNCTION gateway_find_key(p_customer integer, p_ref text) RETURNS jsonb AS $$
+-- A key write's first step: the customer's row lock, then its live key by keyId, else by numeric id,
+-- else by name when exactly one has it (src/auth/api-keys.ts resolveApiKey reads by the same rule).
+-- Answers {"key": <api_keys.id>, "uuid": <customer uuid>}, or {"refusal": {"gone" | "missing" |
+-- "ambiguous": n}} for the write to answer as it is.
+CREATE OR REPLACE FUNCTION gateway_lock_key(p_customer integer, p_ref text) RETURNS jsonb AS $$
 DECLARE
-  k api_keys;
+  c customers;
+  key_id integer;
   n integer;
 BEGIN
-  SELECT * INTO k FROM api_keys WHERE customer_id = p_customer AND deleted_at IS NULL AND key_id = p_ref;
-  IF FOUND THEN RETURN jsonb_build_object('key', gateway_key_json(k)); END IF;
-  IF p_ref ~ '^[0-9]{1,9}$' THEN
-    SELECT * INTO k FROM api_keys WHERE customer_id = p_customer AND deleted_at IS NULL AND id = p_ref::integer;
-    IF FOUND THEN RETURN jsonb_build_object('key', gateway_key_json(k)); END IF;
+  c := gateway_lock_customer(p_customer);
+  IF c.id IS NULL THEN RETURN jsonb_build_object('refusal', jsonb_build_object('gone', true)); END IF;
+  SELECT id INTO key_id FROM api_keys WHERE customer_id = p_customer AND deleted_at IS NULL AND api_keys.key_id = p_ref;
+  IF key_id IS NULL AND p_ref ~ '^[0-9]{1,9}$' THEN
+    SELECT id INTO key_id FROM api_keys WHERE customer_id = p_customer AND deleted_at IS NULL AND id = p_ref::integer;
   END IF;
-  SELECT count(*) INTO n FROM api_keys WHERE customer_id = p_customer AND deleted_at IS NULL AND name = p_ref;
-  IF n > 1 THEN RETURN jsonb_build_object('ambiguous', n); END IF;
-  SELECT * INTO k FROM api_keys WHERE customer_id = p_customer AND deleted_at IS NULL AND name = p_ref;
-  IF FOUND THEN RETURN jsonb_build_object('key', gateway_key_json(k)); END IF;
-  RETURN NULL;
+  IF key_id IS NULL THEN
+    SELECT count(*), min(id) INTO n, key_id FROM api_keys WHERE customer_id = p_customer AND deleted_at IS NULL AND name = p_ref;
+    IF n > 1 THEN RETURN jsonb_build_object('refusal', jsonb_build_object('ambiguous', n)); END IF;
+  END IF;
+  IF key_id IS NULL THEN RETURN jsonb_build_object('refusal', jsonb_build_object('missing', true)); END IF;
+  RETURN jsonb_build_object('key', key_id, 'uuid', c.uuid);
 END;
 $$ LANGUAGE plpgsql VOLATILE;
 
@@ -296,18 +300,14 @@ $$ LANGUAGE plpgsql VOLATILE;
 CREATE OR REPLACE FUNCTION gateway_write_update_key(p_customer integer, p_ref text, p_name text, p_active boolean,
   p_actor jsonb) RETURNS jsonb AS $$
 DECLARE
-  c customers;
-  found jsonb;
+  target jsonb := gateway_lock_key(p_customer, p_ref);
   old api_keys;
   k api_keys;
   changes jsonb := '{}';
   events jsonb := '[]';
 BEGIN
-  c := gateway_lock_customer(p_customer);
-  IF c.id IS NULL THEN RETURN jsonb_build_object('gone', true); END IF;
-  found := gateway_find_key(p_customer, p_ref);
-  IF found IS NULL OR found ? 'ambiguous' THEN RETURN COALESCE(found, jsonb_build_object('missing', true)); END IF;
-  SELECT * INTO old FROM api_keys WHERE id = (found->'key'->>'id')::integer;
+  IF target ? 'refusal' THEN RETURN target->'refusal'; END IF;
+  SELECT * INTO old FROM api_keys WHERE id = (target->>'key')::integer;
   UPDATE api_keys SET name = COALESCE(p_name, name), modified_at = clock_timestamp() WHERE id = old.id RETURNING * INTO k;
   -- `active` only when given: the key caches' trigger fires on any UPDATE naming the column.
   IF p_active IS NOT NULL THEN
@@ -320,7 +320,7 @@ BEGIN
     changes := changes || jsonb_build_object('active', jsonb_build_object('from', old.active, 'to', k.active));
   END IF;
   IF changes <> '{}' THEN
-    events := jsonb_build_array(gateway_record_event(c.id, c.uuid, 'apikey.updated', k.key_id, changes, p_actor));
+    events := jsonb_build_array(gateway_record_event(p_customer, (target->>'uuid')::uuid, 'apikey.updated', k.key_id, changes, p_actor));
   END IF;
   RETURN jsonb_build_object('events', events, 'key', gateway_key_json(k));
 END;
@@ -329,19 +329,19 @@ $$ LANGUAGE plpgsql VOLATILE;
 -- Deletes a key: refused for ever, gone from every list; its row stays. Answers the key as it was.
 CREATE OR REPLACE FUNCTION gateway_write_delete_key(p_customer integer, p_ref text, p_actor jsonb) RETURNS jsonb AS $$
 DECLARE
-  c customers;
-  found jsonb;
-  k api_keys;
+  target jsonb := gateway_lock_key(p_customer, p_ref);
+  old api_keys;
+  at timestamptz;
 BEGIN
-  c := gateway_lock_customer(p_customer);
-  IF c.id IS NULL THEN RETURN jsonb_build_object('gone', true); END IF;
-  found := gateway_find_key(p_customer, p_ref);
-  IF found IS NULL OR found ? 'ambiguous' THEN RETURN COALESCE(found, jsonb_build_object('missing', true)); END IF;
-  UPDATE api_keys SET deleted_at = clock_timestamp() WHERE id = (found->'key'->>'id')::integer RETURNING * INTO k;
+  IF target ? 'refusal' THEN RETURN target->'refusal'; END IF;
+  UPDATE api_keys SET deleted_at = clock_timestamp() WHERE id = (target->>'key')::integer RETURNING * INTO old;
+  -- The key as it was: only deleted_at moved.
+  at := old.deleted_at;
+  old.deleted_at := NULL;
   RETURN jsonb_build_object(
-    'events', jsonb_build_array(gateway_record_event(c.id, c.uuid, 'apikey.deleted', k.key_id,
-      jsonb_build_object('deletedAt', jsonb_build_object('from', NULL, 'to', gateway_iso(k.deleted_at))), p_actor)),
-    'key', found->'key');
+    'events', jsonb_build_array(gateway_record_event(p_customer, (target->>'uuid')::uuid, 'apikey.deleted', old.key_id,
+      jsonb_build_object('deletedAt', jsonb_build_object('from', NULL, 'to', gateway_iso(at))), p_actor)),
+    'key', gateway_key_json(old));
 END;
 $$ LANGUAGE plpgsql VOLATILE;
 
