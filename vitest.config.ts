@@ -1,6 +1,19 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+/** The tests that start service or CLI processes (bundles built once, test/global-setup.ts). */
+const processTier = [
+  'test/cli.test.ts',
+  'test/data-dir-guard.test.ts',
+  'test/exact-resume.test.ts',
+  'test/partitions.test.ts',
+  'test/rate-limit-shared.test.ts',
+  'test/replicas.test.ts',
+  'test/shutdown.test.ts',
+  'test/start.test.ts',
+  'test/workers.test.ts',
+];
+
 export default defineConfig({
   resolve: {
     // Node resolves `graphql` to its CommonJS entry for the libraries; make the test transform pick
@@ -13,12 +26,18 @@ export default defineConfig({
     // Each test file gets its own database; two at a time suits a 2-core machine.
     pool: 'forks',
     maxWorkers: 2,
-    // Tiers that run alone (`npx vitest run --project unit`): `unit` checks what is pure, with no
-    // database, no network and no process (seconds); `app` runs the service on a real database
-    // (embedded, or TEST_DATABASE_URL's), over HTTP and in spawned processes.
+    // Tiers that run alone (`npx vitest run --project unit`):
+    // - `unit`: what is pure, with no database, no network and no process (seconds);
+    // - `app`: the service in-process on a real database (embedded, or TEST_DATABASE_URL's), over HTTP;
+    // - `process`: the bundled service and CLI as processes: start, shutdown, workers, replicas,
+    //   partitions, the data folder's guard, the CLI.
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
-      { extends: true, test: { name: 'app', include: ['test/**/*.test.ts'], exclude: ['test/unit/**'] } },
+      {
+        extends: true,
+        test: { name: 'app', isolate: false, include: ['test/*.test.ts'], exclude: processTier, globalSetup: ['test/global-setup.ts'] },
+      },
+      { extends: true, test: { name: 'process', include: processTier, globalSetup: ['test/global-setup.ts'] } },
     ],
   },
 });

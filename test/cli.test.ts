@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from './helpers.js';
+import { cliBundle } from './processes.js';
 
 const run = promisify(execFile);
 
@@ -31,7 +32,7 @@ afterAll(() => cleanup());
 
 async function cli(...args: string[]) {
   try {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env });
+    const { stdout } = await run(process.execPath, [cliBundle(), ...args], { env });
     return { code: 0, stdout };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };

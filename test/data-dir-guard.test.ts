@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildService, killAndWait, startService, type Service } from './processes.js';
+import { cliBundle, serviceBundle, killAndWait, startService, type Service } from './processes.js';
 
 /**
  * The embedded database's folder serves one process at a time (a pid file, src/db/embedded.ts):
@@ -20,7 +20,7 @@ const IN_USE = /The embedded database in \S+ is in use by process (\d+), and it 
 let bundle: string;
 
 beforeAll(() => {
-  bundle = buildService('guard');
+  bundle = serviceBundle();
 });
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
@@ -45,7 +45,7 @@ async function cli(...args: string[]) {
   const full: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'silent', DATA_DIR: dataDir };
   delete full.DATABASE_URL;
   try {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env: full });
+    const { stdout } = await run(process.execPath, [cliBundle(), ...args], { env: full });
     return { code: 0, output: stdout };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };

@@ -7,6 +7,7 @@ import { createServices, type Services } from '../src/services.js';
 import { pruneEvents } from '../src/events/retention.js';
 import { createLogger } from '../src/logger.js';
 import { createTestApp, httpClient, type TestApp } from './helpers.js';
+import { cliBundle } from './processes.js';
 import { routeTable } from './samples.js';
 import { sseReader } from './sse.js';
 
@@ -134,7 +135,7 @@ describe('every write leaves its event, in the transaction of the change', () =>
     if (!onPostgres) return; // The CLI opens the database itself: the embedded one here lives in this process's memory.
     const env = { ...process.env, DATABASE_URL: (t.database as { url?: string }).url, LOG_LEVEL: 'silent' };
     const since = await newest();
-    execFileSync('npx', ['tsx', 'src/cli.ts', 'key:create', 'cli-events', '--name', 'from-cli'], { env, stdio: 'pipe' });
+    execFileSync(process.execPath, [cliBundle(), 'key:create', 'cli-events', '--name', 'from-cli'], { env, stdio: 'pipe' });
     const rows = await eventsSince(since);
     expect(rows).toMatchObject([{ type: 'apikey.created', actor_kind: 'cli', actor_key_id: null }]);
     expect(c.id).toBeGreaterThan(0);

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from './helpers.js';
-import { buildService, emptyDatabase, startService, type Service } from './processes.js';
+import { serviceBundle, emptyDatabase, startService, type Service } from './processes.js';
 import { sseReader, type Sse } from './sse.js';
 
 /**
@@ -364,7 +364,7 @@ describe.skipIf(!base)('two service processes on one PostgreSQL database', () =>
   const systemKey = `XI${Array.from({ length: 32 }, () => alphabet[randomInt(alphabet.length)]).join('')}`;
 
   beforeAll(async () => {
-    const bundle = buildService('exact-resume-test');
+    const bundle = serviceBundle();
     database = await emptyDatabase(base!);
     const env = {
       DATABASE_URL: database.url,

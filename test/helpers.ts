@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
+import { inject } from 'vitest';
 import { Writable } from 'node:stream';
 import { createApp, type App } from '../src/app.js';
 import { insertKey } from '../src/auth/api-keys.js';
@@ -7,17 +9,23 @@ import { createServices, type Services } from '../src/services.js';
 import { openDatabase, type Database } from '../src/db/database.js';
 import { createLogger } from '../src/logger.js';
 
+let image: Blob | undefined;
+
 /**
  * A fresh, migrated database: a new database on TEST_DATABASE_URL's server when it is set, else an
- * in-memory embedded PostgreSQL.
+ * in-memory embedded PostgreSQL. Both start from the migrated copy test/global-setup.ts made once
+ * (a template database, a dumped data folder); opening one still checks every migration is applied.
  */
 export async function createTestDatabase(): Promise<Database & { url?: string }> {
   const base = process.env.TEST_DATABASE_URL;
-  if (!base) return openDatabase({});
+  if (!base) {
+    image ??= new Blob([readFileSync(inject('embeddedImage'))]);
+    return openDatabase({ image });
+  }
   const name = `gw_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: base });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.query(`CREATE DATABASE ${name} TEMPLATE ${inject('templateDatabase')}`);
   await admin.end();
   const url = new URL(base);
   url.pathname = `/${name}`;

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configDefaults } from '../src/config.js';
-import { buildService, emptyDatabase, redisAnswers, startService, within, type Service } from './processes.js';
+import { serviceBundle, emptyDatabase, redisAnswers, startService, within, type Service } from './processes.js';
 import { sseReader } from './sse.js';
 import { TcpProxy } from './tcp-proxy.js';
 
@@ -88,7 +88,7 @@ describe.skipIf(Boolean(skipReason))('silent partitions under load on two proces
     await redisLink.start();
     db = new pg.Client({ connectionString: database.url });
     await db.connect();
-    const bundle = buildService('partitions-test');
+    const bundle = serviceBundle();
     const env = (listen: TcpProxy) => ({
       DATABASE_URL: pgLink.rewrite(database.url),
       LISTEN_DATABASE_URL: listen.rewrite(database.url),

@@ -3,29 +3,17 @@ import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { createConnection, createServer } from 'node:net';
 import pg from 'pg';
+import { inject } from 'vitest';
 
 /**
  * Real service processes for the multi-process tests: the bundle `npm start` runs (built once per
- * test file into a file of its own, so files building at once do not overwrite each other's), a
- * fresh PostgreSQL database for them to share, and a Redis of the test's own.
+ * run by test/global-setup.ts), a fresh PostgreSQL database for them to share, and a Redis of the
+ * test's own.
  */
-export function buildService(name: string): string {
-  const outfile = `dist/${name}.mjs`;
-  execFileSync(
-    'node_modules/.bin/esbuild',
-    [
-      'src/main.ts',
-      '--bundle',
-      '--platform=node',
-      '--format=esm',
-      '--packages=external',
-      `--outfile=${outfile}`,
-      '--log-level=warning',
-    ],
-    { stdio: 'inherit' },
-  );
-  return outfile;
-}
+export const serviceBundle = (): string => inject('serviceBundle');
+
+/** The operator CLI, bundled like the service (test/global-setup.ts). */
+export const cliBundle = (): string => inject('cliBundle');
 
 export interface Service {
   child: ChildProcess;

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  buildService,
+  serviceBundle,
   emptyDatabase,
   freePort,
   hasRedisServer,
@@ -43,7 +43,7 @@ describe.skipIf(Boolean(skipReason))('rate limits shared through Redis', () => {
   const systemKey = `XI${'R'.repeat(16)}${'s'.repeat(16)}`;
 
   beforeAll(async () => {
-    bundle = buildService('rate-limit-shared-test');
+    bundle = serviceBundle();
     database = await emptyDatabase(base!);
   });
   afterAll(async () => {

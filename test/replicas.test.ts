@@ -2,7 +2,7 @@ import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildService, emptyDatabase, printedKey, startService, within, type Service } from './processes.js';
+import { serviceBundle, emptyDatabase, printedKey, startService, within, type Service } from './processes.js';
 
 /**
  * Two service processes on one PostgreSQL database behave as one service: they start together on
@@ -21,7 +21,7 @@ describe.skipIf(!base)('two processes on one PostgreSQL database', () => {
   let systemKey: string;
 
   beforeAll(async () => {
-    bundle = buildService('replicas-test');
+    bundle = serviceBundle();
     database = await emptyDatabase(base!);
   });
   afterAll(async () => {

@@ -10,9 +10,10 @@ import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createTestDatabase } from './helpers.js';
+import { serviceBundle } from './processes.js';
 
 /**
- * Graceful shutdown of the real entry (`src/main.ts`): SIGTERM while writes are in flight. The
+ * Graceful shutdown of the real entry (`src/main.ts`, bundled as `npm start` builds it): SIGTERM while writes are in flight. The
  * listener closes at once, the in-flight requests finish with 2xx, the pending lastActivity is
  * written (ACTIVITY_FLUSH_MS is 10 minutes, so only the shutdown flush can write it), the database
  * is closed and the process exits 0 within 10 s. After a restart every acknowledged write is there.
@@ -52,7 +53,7 @@ async function start(): Promise<Started> {
     delete env.DATABASE_URL;
     env.DATA_DIR = dataDir;
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [serviceBundle()], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildService, emptyDatabase, getOnNewConnection, startService, within, type Service } from './processes.js';
+import { serviceBundle, emptyDatabase, getOnNewConnection, startService, within, type Service } from './processes.js';
 
 /**
  * WORKERS=n: one port, n worker processes (node:cluster), each a full replica. A worker that dies
@@ -14,7 +14,7 @@ if (!base) console.warn('workers.test.ts: the WORKERS=2 test is skipped: TEST_DA
 
 let bundle: string;
 beforeAll(() => {
-  bundle = buildService('workers-test');
+  bundle = serviceBundle();
 });
 
 describe('WORKERS on the embedded database', () => {

@@ -47,6 +47,8 @@ export interface DatabaseOptions {
   url?: string;
   /** Folder of the embedded database; undefined keeps it in memory. */
   dataDir?: string;
+  /** A dumped data folder (PGlite's `dumpDataDir`) the embedded database starts from. */
+  image?: Blob;
   poolSize?: number;
   migrate?: boolean;
   /** Where the change feed LISTENs (a session-mode connection); defaults to `url`. */
@@ -95,7 +97,7 @@ export async function unboundedQuery<Row extends pg.QueryResultRow>(pool: pg.Poo
  * served on a loopback socket so it is reached exactly like a real server.
  */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  const embedded = options.url ? undefined : await startEmbeddedPostgres(options.dataDir);
+  const embedded = options.url ? undefined : await startEmbeddedPostgres(options.dataDir, options.image);
   const timeouts = { ...defaultTimeouts, ...options.timeouts };
   const connectionString = options.url ?? embedded!.url;
   try {

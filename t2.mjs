@@ -1,0 +1,10 @@
+import { PGlite } from '@electric-sql/pglite';
+let t = performance.now();
+const a = await PGlite.create(); console.log('first', performance.now()-t); t=performance.now();
+const b = await PGlite.create(); console.log('second', performance.now()-t); t=performance.now();
+await b.exec('create table x(a int); insert into x values (1)');
+const dump = await b.dumpDataDir('none'); console.log('dump', performance.now()-t, dump.size); t=performance.now();
+const c = await PGlite.create({ loadDataDir: dump }); console.log('load', performance.now()-t); t=performance.now();
+console.log((await c.query('select * from x')).rows);
+await b.exec('create database foo'); console.log('createdb', performance.now()-t); t=performance.now();
+const d = await PGlite.create({ loadDataDir: dump }); console.log('load2', performance.now()-t); t=performance.now();

@@ -1,0 +1,2 @@
+let t=performance.now();
+await import('./dist/test/process/main.mjs').catch(()=>{});
