@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { Writable } from 'node:stream';
-import { createApp, type App } from '../src/app.js';
-import { insertKey } from '../src/auth/api-keys.js';
-import { createServices, type Services } from '../src/services.js';
+import { createApp, type App } from '../src/boot/app.js';
+import { insertKey } from '../src/domain/auth/api-keys.js';
+import { createServices, type Services } from '../src/boot/services.js';
 import { openDatabase, type Database } from '../src/db/database.js';
-import { createLogger } from '../src/logger.js';
+import { createLogger } from '../src/boot/logger.js';
 
 /**
  * A fresh, migrated database: a new database on TEST_DATABASE_URL's server when it is set, else an

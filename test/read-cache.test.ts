@@ -1,12 +1,12 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { createApp } from '../src/app.js';
-import { createServices, type Services } from '../src/services.js';
-import { ReadCache } from '../src/customers/read-cache.js';
+import { createApp } from '../src/boot/app.js';
+import { createServices, type Services } from '../src/boot/services.js';
+import { ReadCache } from '../src/domain/customers/read-cache.js';
 import { openDatabase, type Database, type Sql } from '../src/db/database.js';
 import type { Customer, Setting } from '../src/generated/prisma/client.js';
-import { createLoaders } from '../src/loaders.js';
-import { createLogger } from '../src/logger.js';
+import { createLoaders } from '../src/domain/loaders.js';
+import { createLogger } from '../src/boot/logger.js';
 import { createTestApp, httpClient, type TestApp } from './helpers.js';
 
 /**

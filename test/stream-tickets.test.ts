@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashSecret } from '../src/auth/keys.js';
+import { hashSecret } from '../src/kernel/secrets.js';
 import { createTestApp, type TestApp } from './helpers.js';
 import { sseReader } from './sse.js';
 

@@ -6,7 +6,7 @@ import { KEEPALIVE } from './keepalive.js';
 import { Listener, type ListenHandlers } from './listen.js';
 import { LocalFeed } from './local-feed.js';
 import { applyMigrations } from './migrate.js';
-import { traceSqlClient } from '../telemetry.js';
+import { traceSqlClient } from '../kernel/telemetry.js';
 
 export type Db = PrismaClient;
 export type Sql = <Row extends pg.QueryResultRow>(text: string, values: unknown[]) => Promise<Row[]>;

@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { createYoga } from 'graphql-yoga';
-import type { AppOptions } from '../config.js';
-import { toAppError } from '../errors.js';
+import type { AppOptions } from '../boot/config.js';
+import { toAppError } from '../kernel/errors.js';
 import { decodeUtf8, readBody } from '../http/body.js';
 import type { HttpRequest } from '../http/request.js';
 import type { HttpResponse } from '../http/response.js';
-import { describeError, redactSecrets, type Logger } from '../logger.js';
-import { authenticateRequest, introspectionContext, type RequestContext } from '../request-context.js';
-import type { Services } from '../services.js';
+import { describeError, redactSecrets, type Logger } from '../boot/logger.js';
+import { authenticateRequest, introspectionContext, type RequestContext } from '../domain/request-context.js';
+import type { Services } from '../boot/services.js';
 import { createMaskError, toGraphQLError, useErrorContract } from './errors.js';
 import { graphiqlOptions, renderOfflineGraphiQL } from './graphiql.js';
 import { isIntrospectionOnly } from './introspection.js';
@@ -19,7 +19,7 @@ import { schema, subgraphSchema } from './schema.js';
 import { MULTIPART_SUBSCRIPTION_TYPE, sseToMultipart, wantsMultipartSubscription } from './multipart-subscriptions.js';
 import { loadTrustedDocuments, useTrustedDocuments } from './trusted-documents.js';
 import { useTracing } from './tracing.js';
-import { activeTracer } from '../telemetry.js';
+import { activeTracer } from '../kernel/telemetry.js';
 
 /** Answers of these types are streamed (subscriptions over SSE, incremental delivery). */
 const STREAMED = /^(text\/event-stream|multipart\/mixed)/;

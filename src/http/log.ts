@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { redactSecrets, type Logger } from '../logger.js';
+import { redactSecrets, type Logger } from '../boot/logger.js';
 import type { Metrics } from './metrics.js';
 import type { RequestInfo } from './request.js';
 

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { toAppError } from '../errors.js';
+import { toAppError } from '../kernel/errors.js';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import { describeError, type Logger } from '../logger.js';
-import { activeTracer, incomingContext, traceResponse } from '../telemetry.js';
+import { describeError, type Logger } from '../boot/logger.js';
+import { activeTracer, incomingContext, traceResponse } from '../kernel/telemetry.js';
 import { createCompression } from './compression.js';
 import { createCors } from './cors.js';
 import { createRequestLog, requestId } from './log.js';

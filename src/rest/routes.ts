@@ -8,9 +8,9 @@ import {
   resolveApiKey,
   updateApiKey,
   updateApiKeyInput,
-} from '../auth/api-keys.js';
-import type { Services } from '../services.js';
-import type { RequestContext } from '../request-context.js';
+} from '../domain/auth/api-keys.js';
+import type { Services } from '../boot/services.js';
+import type { RequestContext } from '../domain/request-context.js';
 import {
   allCustomers,
   createCustomer,
@@ -23,7 +23,7 @@ import {
   resolveCustomer,
   updateCustomer,
   updateCustomerInput,
-} from '../customers/service.js';
+} from '../domain/customers/service.js';
 import {
   listSettings,
   removeConcurrencyLimit,
@@ -33,17 +33,17 @@ import {
   setConcurrencyLimit,
   setSetting,
   settingsObject,
-} from '../customers/settings.js';
-import { unavailable } from '../errors.js';
+} from '../domain/customers/settings.js';
+import { unavailable } from '../kernel/errors.js';
 import { apiKeyResource } from '../resources/api-key.js';
 import { customerResource, type CustomerView } from '../resources/customer.js';
 import { eventResource } from '../resources/event.js';
 import { keyIdentityResource } from '../resources/key-identity.js';
-import { eventsStreamQuery, listEvents, openEventStream, resumePoint } from '../events/service.js';
-import { issueTicket, TICKET_TTL_SECONDS } from '../events/tickets.js';
+import { eventsStreamQuery, listEvents, openEventStream, resumePoint } from '../domain/events/service.js';
+import { issueTicket, TICKET_TTL_SECONDS } from '../domain/events/tickets.js';
 import { DIALECTS, timestamp, type Dialect } from '../resources/define.js';
 import { settingResource } from '../resources/setting.js';
-import type { ApiKey, CreatedApiKey } from '../auth/api-keys.js';
+import type { ApiKey, CreatedApiKey } from '../domain/auth/api-keys.js';
 import { MERGE_PATCH_TYPE, Reply } from './reply.js';
 import type { Metrics } from '../http/metrics.js';
 import type { HttpRequest } from '../http/request.js';

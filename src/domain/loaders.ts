@@ -1,8 +1,8 @@
 import DataLoader from 'dataloader';
-import type { Db, Sql } from './db/database.js';
-import type { ApiKey, Customer, Setting } from './generated/prisma/client.js';
+import type { Db, Sql } from '../db/database.js';
+import type { ApiKey, Customer, Setting } from '../generated/prisma/client.js';
 import type { ReadCache } from './customers/read-cache.js';
-import { recordCacheLookup } from './telemetry.js';
+import { recordCacheLookup } from '../kernel/telemetry.js';
 
 /**
  * Per-request loaders: every customer, settings list and key list that one request touches is read

@@ -1,5 +1,5 @@
-import type { Sql } from '../db/database.js';
-import { generateTicket, hashSecret, TICKET_PATTERN } from '../auth/keys.js';
+import type { Sql } from '../../db/database.js';
+import { generateTicket, hashSecret, TICKET_PATTERN } from '../../kernel/secrets.js';
 import type { RequestContext } from '../request-context.js';
 import { streamCustomer, type EventScope } from './service.js';
 

@@ -1,5 +1,5 @@
-import { AppError } from '../errors.js';
-import { streamContext, traceDelivery } from '../telemetry.js';
+import { AppError } from '../../kernel/errors.js';
+import { streamContext, traceDelivery } from '../../kernel/telemetry.js';
 import type { EventHub, StreamSlot } from './hub.js';
 import type { EventPage, EventRow } from './read.js';
 

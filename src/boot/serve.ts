@@ -4,15 +4,15 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import net, { type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createApp } from './app.js';
-import { bootstrapSystemKey } from './auth/api-keys.js';
+import { bootstrapSystemKey } from '../domain/auth/api-keys.js';
 import { databaseTimeouts, type Config } from './config.js';
 import { createServices } from './services.js';
-import { openDatabase, type Database } from './db/database.js';
-import { KEEPALIVE } from './db/keepalive.js';
-import { attachWebSocket } from './graphql/websocket.js';
-import { startPruning } from './events/retention.js';
+import { openDatabase, type Database } from '../db/database.js';
+import { KEEPALIVE } from '../db/keepalive.js';
+import { attachWebSocket } from '../graphql/websocket.js';
+import { startPruning } from '../domain/events/retention.js';
 import { describeError, type Logger } from './logger.js';
-import { startTracing, stopTracing } from './telemetry.js';
+import { startTracing, stopTracing } from '../kernel/telemetry.js';
 
 /** How often, during shutdown, connections holding no request are looked at (and closed). */
 const DRAIN_ROUND_MS = 200;

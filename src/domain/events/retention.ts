@@ -1,4 +1,4 @@
-import type { Sql } from '../db/database.js';
+import type { Sql } from '../../db/database.js';
 import { pruneTickets } from './tickets.js';
 
 /**

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { traceRedisClient } from './telemetry.js';
+import { traceRedisClient } from '../kernel/telemetry.js';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Principal } from './auth/principal.js';
 import { RateLimiter, rateLimited, type KeyRateLimiter, type RateLimitMode } from './rate-limit.js';

@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import type { RequestContext } from '../request-context.js';
-import type { Db } from '../db/database.js';
-import type { ApiKey } from '../generated/prisma/client.js';
-import { conflict, notFound, unauthenticated } from '../errors.js';
+import type { Db } from '../../db/database.js';
+import type { ApiKey } from '../../generated/prisma/client.js';
+import { conflict, notFound, unauthenticated } from '../../kernel/errors.js';
 import { currentCustomer, customerGone, resolveCustomer } from '../customers/service.js';
-import type { KeyIdentity } from '../resources/key-identity.js';
+import type { KeyIdentity } from '../../resources/key-identity.js';
 import { write, type WriteFunction } from '../events/write.js';
-import { parseInput, textProblem } from '../customers/validation.js';
-import { generateKeyId, generateSecret, hashSecret } from './keys.js';
+import { parseInput, textProblem } from '../../kernel/json.js';
+import { generateKeyId, generateSecret, hashSecret } from '../../kernel/secrets.js';
 
 export type { ApiKey };
 

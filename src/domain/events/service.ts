@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import type { RequestContext } from '../request-context.js';
 import { requireSystem, resolveCustomer } from '../customers/service.js';
-import { parseInput } from '../customers/validation.js';
-import { badRequest, forbidden, unauthenticated } from '../errors.js';
-import { eventResource } from '../resources/event.js';
+import { parseInput } from '../../kernel/json.js';
+import { badRequest, forbidden, unauthenticated } from '../../kernel/errors.js';
+import { eventResource } from '../../resources/event.js';
 import { checkResumePoint, readEvents, type EventRow } from './read.js';
 import { eventIterator, sseStream } from './stream.js';
 

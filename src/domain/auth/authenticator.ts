@@ -1,6 +1,6 @@
-import type { Sql } from '../db/database.js';
-import { forbidden, unauthenticated } from '../errors.js';
-import { hashSecret, parseBearer } from './keys.js';
+import type { Sql } from '../../db/database.js';
+import { forbidden, unauthenticated } from '../../kernel/errors.js';
+import { hashSecret, parseBearer } from '../../kernel/secrets.js';
 import type { Principal } from './principal.js';
 
 interface CacheEntry {

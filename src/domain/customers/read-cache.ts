@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Sql } from '../db/database.js';
-import type { ListenHandlers } from '../db/listen.js';
-import type { ApiKey, Customer, Setting } from '../generated/prisma/client.js';
+import type { Sql } from '../../db/database.js';
+import type { ListenHandlers } from '../../db/listen.js';
+import type { ApiKey, Customer, Setting } from '../../generated/prisma/client.js';
 
 /** The channel the triggers of migration 20261130161800_read_cache_notify notify. */
 export const READ_CACHE_CHANNEL = 'gateway_cache';

@@ -1,6 +1,6 @@
-import type { ApiKey, Customer, Setting } from '../generated/prisma/client.js';
+import type { ApiKey, Customer, Setting } from '../../generated/prisma/client.js';
 import type { RequestContext } from '../request-context.js';
-import { AppError, isDatabaseUnavailable, unavailable } from '../errors.js';
+import { AppError, isDatabaseUnavailable, unavailable } from '../../kernel/errors.js';
 import { afterWrite } from './after-write.js';
 import { toSetting, type SettingJson } from '../loaders.js';
 

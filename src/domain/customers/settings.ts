@@ -1,10 +1,10 @@
 import type { RequestContext } from '../request-context.js';
-import type { Customer, Setting } from '../generated/prisma/client.js';
-import { Prisma } from '../generated/prisma/client.js';
-import { type AppError, badRequest, notFound } from '../errors.js';
+import type { Customer, Setting } from '../../generated/prisma/client.js';
+import { Prisma } from '../../generated/prisma/client.js';
+import { type AppError, badRequest, notFound } from '../../kernel/errors.js';
 import { customerGone, directWriteTarget, resolveCustomer } from './service.js';
 import { CustomerBy, Json, write } from '../events/write.js';
-import { jsonProblem, textProblem } from './validation.js';
+import { jsonProblem, textProblem } from '../../kernel/json.js';
 import { CONCURRENCY_LIMIT, isSupportedSetting, settingsRegistry, supportedSettings } from './settings-registry.js';
 
 export type { Setting };
@@ -14,7 +14,7 @@ export async function listSettings(ctx: RequestContext, customer: Customer): Pro
 }
 
 /** The `{name: value}` view of a customer's settings. */
-export { settingsObject } from '../resources/setting.js';
+export { settingsObject } from '../../resources/setting.js';
 
 export async function getSetting(ctx: RequestContext, customer: Customer, name: string): Promise<Setting | undefined> {
   return (await listSettings(ctx, customer)).find((s) => s.name === name);

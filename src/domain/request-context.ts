@@ -1,12 +1,12 @@
 import type { Authenticator } from './auth/authenticator.js';
 import type { Actor, Principal } from './auth/principal.js';
-import type { Db, Sql } from './db/database.js';
-import { unauthenticated } from './errors.js';
+import type { Db, Sql } from '../db/database.js';
+import { unauthenticated } from '../kernel/errors.js';
 import type { EventHub } from './events/hub.js';
 import { redeemTicket } from './events/tickets.js';
-import type { RequestInfo } from './http/request.js';
+import type { RequestInfo } from '../http/request.js';
 import { createLoaders, type Loaders } from './loaders.js';
-import type { Services } from './services.js';
+import type { Services } from '../boot/services.js';
 import type { ReadCache } from './customers/read-cache.js';
 
 /** What one authenticated request carries into the services. */

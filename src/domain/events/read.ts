@@ -1,5 +1,5 @@
-import type { Sql } from '../db/database.js';
-import { AppError } from '../errors.js';
+import type { Sql } from '../../db/database.js';
+import { AppError } from '../../kernel/errors.js';
 
 /** An event as stored, read for rendering (src/resources/event.ts). */
 export interface EventRow {

@@ -1,6 +1,6 @@
 import pino, { type Logger } from 'pino';
-import { SECRET_IN_TEXT, TICKET_IN_TEXT } from './auth/keys.js';
-import { logTraceIds } from './telemetry.js';
+import { SECRET_IN_TEXT, TICKET_IN_TEXT } from '../kernel/secrets.js';
+import { logTraceIds } from '../kernel/telemetry.js';
 
 export type { Logger };
 

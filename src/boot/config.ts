@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SECRET_PATTERN } from './auth/keys.js';
+import { SECRET_PATTERN } from '../kernel/secrets.js';
 
 /** An HTTP header name (RFC 9110 token), lower case. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;

@@ -1,11 +1,11 @@
-import { ActivityRecorder } from './activity.js';
-import { Authenticator } from './auth/authenticator.js';
-import type { Database, Db, Sql } from './db/database.js';
-import { EventHub } from './events/hub.js';
-import { AUTH_CHANNEL, EVENTS_CHANNEL } from './events/after-write.js';
-import { READ_CACHE_CHANNEL, ReadCache } from './customers/read-cache.js';
-import { RateLimiter, type KeyRateLimiter, type RateLimitMode } from './rate-limit.js';
-import { SharedRateLimiter } from './shared-rate-limit.js';
+import { ActivityRecorder } from '../domain/activity.js';
+import { Authenticator } from '../domain/auth/authenticator.js';
+import type { Database, Db, Sql } from '../db/database.js';
+import { EventHub } from '../domain/events/hub.js';
+import { AUTH_CHANNEL, EVENTS_CHANNEL } from '../domain/events/after-write.js';
+import { READ_CACHE_CHANNEL, ReadCache } from '../domain/customers/read-cache.js';
+import { RateLimiter, type KeyRateLimiter, type RateLimitMode } from '../domain/rate-limit.js';
+import { SharedRateLimiter } from '../domain/shared-rate-limit.js';
 
 /**
  * The process's wiring: what every request shares, built once by serve.ts (or a test or the CLI) and

@@ -1,4 +1,4 @@
-import { badRequest } from '../errors.js';
+import { badRequest } from '../../kernel/errors.js';
 
 /** How a request names a customer (contract section 3). */
 export type CustomerRef =

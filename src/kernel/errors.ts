@@ -1,4 +1,4 @@
-import { redactSecrets } from './logger.js';
+import { redactSecrets } from '../boot/logger.js';
 
 /**
  * Coded errors shared by GraphQL and REST. Services throw these; each door renders them in its own

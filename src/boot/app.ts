@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { appOptions, type AppInput } from './config.js';
-import { createGraphQLDoor, SUBGRAPH } from './graphql/door.js';
-import { createFrontDoor } from './http/server.js';
-import { Metrics } from './http/metrics.js';
+import { createGraphQLDoor, SUBGRAPH } from '../graphql/door.js';
+import { createFrontDoor } from '../http/server.js';
+import { Metrics } from '../http/metrics.js';
 import type { Logger } from './logger.js';
-import { createRestDoor } from './rest/router.js';
+import { createRestDoor } from '../rest/router.js';
 import type { Services } from './services.js';
 
 export type { AppInput, AppOptions } from './config.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { badRequest } from '../errors.js';
+import { badRequest } from './errors.js';
 
 const MAX_JSON_BYTES = 16 * 1024;
 

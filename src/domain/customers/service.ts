@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { RequestContext } from '../request-context.js';
-import type { Customer } from '../generated/prisma/client.js';
-import { type AppError, badRequest, conflict, forbidden, notFound, unauthenticated } from '../errors.js';
+import type { Customer } from '../../generated/prisma/client.js';
+import { type AppError, badRequest, conflict, forbidden, notFound, unauthenticated } from '../../kernel/errors.js';
 import { MAX_ID, matchesRef, nameProblem, parseCustomerRef, refKey } from './identifiers.js';
 import { CustomerBy, Json, write, writeInTurn } from '../events/write.js';
-import { mergePatch } from './merge-patch.js';
-import { jsonObject, jsonProblem, billingPlanSchema, parseInput } from './validation.js';
+import { mergePatch } from '../../kernel/merge-patch.js';
+import { jsonObject, jsonProblem, billingPlanSchema, parseInput } from '../../kernel/json.js';
 
 export type { Customer };
-import type { CustomerView } from '../resources/customer.js';
+import type { CustomerView } from '../../resources/customer.js';
 
 const OTHER_CUSTOMER = 'This API key may only access its own customer';
 /** A customer key whose customer is gone cannot authenticate as anyone. */
