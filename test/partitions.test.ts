@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configDefaults } from '../src/boot/config.js';
+import { configDefaults } from '../src/kernel/config.js';
 import { buildService, emptyDatabase, redisAnswers, startService, within, type Service } from './processes.js';
 import { sseReader } from './sse.js';
 import { TcpProxy } from './tcp-proxy.js';

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { appOptions, type AppInput } from './config.js';
+import { appOptions, type AppInput } from '../kernel/config.js';
 import { createGraphQLDoor, SUBGRAPH } from '../graphql/door.js';
 import { createFrontDoor } from '../http/server.js';
 import { Metrics } from '../http/metrics.js';
@@ -7,7 +7,7 @@ import type { Logger } from './logger.js';
 import { createRestDoor } from '../rest/router.js';
 import type { Services } from './services.js';
 
-export type { AppInput, AppOptions } from './config.js';
+export type { AppInput, AppOptions } from '../kernel/config.js';
 
 /**
  * The HTTP application: a node:http request listener (`createServer(app)`), which can also be

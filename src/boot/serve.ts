@@ -11,8 +11,9 @@ import { openDatabase, type Database } from '../db/database.js';
 import { KEEPALIVE } from '../db/keepalive.js';
 import { attachWebSocket } from '../graphql/websocket.js';
 import { startPruning } from '../domain/events/retention.js';
-import { describeError, type Logger } from './logger.js';
-import { startTracing, stopTracing } from '../kernel/telemetry.js';
+import { describeError } from '../kernel/errors.js';
+import type { Logger } from './logger.js';
+import { startTracing, stopTracing } from './tracing.js';
 
 /** How often, during shutdown, connections holding no request are looked at (and closed). */
 const DRAIN_ROUND_MS = 200;

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { toAppError } from '../kernel/errors.js';
+import { describeError, toAppError } from '../kernel/errors.js';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import { describeError, type Logger } from '../boot/logger.js';
+import type { Logger } from 'pino';
 import { activeTracer, incomingContext, traceResponse } from '../kernel/telemetry.js';
 import { createCompression } from './compression.js';
 import { createCors } from './cors.js';

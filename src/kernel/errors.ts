@@ -1,4 +1,4 @@
-import { redactSecrets } from '../boot/logger.js';
+import { redactSecrets } from './secrets.js';
 
 /**
  * Coded errors shared by GraphQL and REST. Services throw these; each door renders them in its own
@@ -139,4 +139,15 @@ export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   if (isDatabaseUnavailable(error)) return unavailable();
   return new AppError('INTERNAL', 'Unexpected error');
+}
+
+/** A short description of an unexpected error for the log: its kind and code, not its text (which may hold SQL). */
+export function describeError(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { type: typeof error };
+  const { code, meta } = error as { code?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: unknown } } } };
+  return {
+    type: error.name,
+    ...(code !== undefined && { code }),
+    ...(meta?.driverAdapterError?.cause?.kind !== undefined && { kind: meta.driverAdapterError.cause.kind }),
+  };
 }

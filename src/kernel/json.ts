@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { badRequest } from './errors.js';
 
-const MAX_JSON_BYTES = 16 * 1024;
+/** The most a stored JSON object (a profile, a billing plan) may hold, as JSON text. */
+export const MAX_JSON_BYTES = 16 * 1024;
 
 /** Any JSON value (one instance, so documents generated from the schemas can name it once). */
 export const jsonValue = z.json();
@@ -12,14 +13,6 @@ export const jsonObject = z
   .refine((value) => JSON.stringify(value).length <= MAX_JSON_BYTES, {
     message: `must be at most ${MAX_JSON_BYTES} bytes of JSON`,
   });
-
-/** The operator's billing plan: any JSON object; `concurrency`, when present, is the hard cap. */
-export const billingPlanSchema = z
-  .looseObject({ concurrency: z.number().int().min(0).max(1_000_000).optional() })
-  .refine((value) => JSON.stringify(value).length <= MAX_JSON_BYTES, {
-    message: `must be at most ${MAX_JSON_BYTES} bytes of JSON`,
-  })
-  .nullable();
 
 /** How deeply stored JSON (profile, billing plan, setting values) may nest objects and arrays. */
 export const MAX_JSON_DEPTH = 32;

@@ -51,3 +51,8 @@ export function parseBearer(header: string | null | undefined): string | undefin
   if (!match || !isWellFormedSecret(match[1]!)) return undefined;
   return match[1];
 }
+
+/** Replaces anything shaped like an API secret or a stream ticket, wherever it appears in a string. */
+export function redactSecrets(text: string): string {
+  return text.replace(SECRET_IN_TEXT, 'XI********').replace(TICKET_IN_TEXT, 'st_********');
+}

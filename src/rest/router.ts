@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
-import type { AppOptions } from '../boot/config.js';
+import type { AppOptions } from '../kernel/config.js';
 import { parseInput } from '../kernel/json.js';
-import { AppError, badRequest, isDatabaseUnavailable, notFound, toAppError } from '../kernel/errors.js';
+import { AppError, badRequest, describeError, isDatabaseUnavailable, notFound, toAppError } from '../kernel/errors.js';
 import { readJsonObject } from '../http/body.js';
 import { identityEtag } from '../http/compression.js';
 import type { Metrics } from '../http/metrics.js';
 import type { HttpRequest } from '../http/request.js';
 import { JSON_TYPE, errorResponse, lowerCase, type HttpResponse } from '../http/response.js';
-import { describeError, type Logger } from '../boot/logger.js';
+import type { Logger } from 'pino';
 import { authenticateRequest, authenticateTicket } from '../domain/request-context.js';
 import type { Services } from '../boot/services.js';
 import { Reply } from './reply.js';

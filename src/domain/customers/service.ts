@@ -6,7 +6,7 @@ import { type AppError, badRequest, conflict, forbidden, notFound, unauthenticat
 import { MAX_ID, matchesRef, nameProblem, parseCustomerRef, refKey } from './identifiers.js';
 import { CustomerBy, Json, write, writeInTurn } from '../events/write.js';
 import { mergePatch } from '../../kernel/merge-patch.js';
-import { jsonObject, jsonProblem, billingPlanSchema, parseInput } from '../../kernel/json.js';
+import { MAX_JSON_BYTES, jsonObject, jsonProblem, parseInput } from '../../kernel/json.js';
 
 export type { Customer };
 import type { CustomerView } from '../../resources/customer.js';
@@ -135,6 +135,14 @@ export async function pageCustomers(
   const customers = rows.slice(0, limit);
   return rows.length > limit ? { customers, next: customers.at(-1)!.id } : { customers };
 }
+
+/** The operator's billing plan: any JSON object; `concurrency`, when present, is the hard cap. */
+const billingPlanSchema = z
+  .looseObject({ concurrency: z.number().int().min(0).max(1_000_000).optional() })
+  .refine((value) => JSON.stringify(value).length <= MAX_JSON_BYTES, {
+    message: `must be at most ${MAX_JSON_BYTES} bytes of JSON`,
+  })
+  .nullable();
 
 const customerName = z.string().superRefine((name, issue) => {
   const problem = nameProblem(name);
