@@ -1,45 +1,19 @@
 import { ActivityRecorder } from '../domain/activity.js';
 import { Authenticator } from '../domain/auth/authenticator.js';
-import type { Database, Db, Sql } from '../db/database.js';
+import type { Database } from '../db/database.js';
 import { EventHub } from '../domain/events/hub.js';
 import { AUTH_CHANNEL, EVENTS_CHANNEL } from '../domain/events/after-write.js';
 import { READ_CACHE_CHANNEL, ReadCache } from '../domain/customers/read-cache.js';
 import { RateLimiter, type KeyRateLimiter, type RateLimitMode } from '../domain/rate-limit.js';
 import { SharedRateLimiter } from '../domain/shared-rate-limit.js';
+import { defaultEventSettings, type EventSettings, type Services } from '../domain/services.js';
+
+export type { EventSettings, Services } from '../domain/services.js';
 
 /**
- * The process's wiring: what every request shares, built once by serve.ts (or a test or the CLI) and
- * handed to createApp. Per-request state is request-context.ts's.
+ * The process's wiring: builds what every request shares (domain/services.ts Services) once, for
+ * serve.ts, a test or the CLI, and hands it to createApp.
  */
-export interface Services {
-  db: Db;
-  authenticator: Authenticator;
-  activity: ActivityRecorder;
-  rateLimiter: KeyRateLimiter;
-  /** The database pool's connection counts (for /metrics). */
-  pool: Pick<Database['pool'], 'totalCount' | 'idleCount' | 'waitingCount'>;
-  sql: Sql;
-  /** SQL statements sent so far (for /metrics). */
-  statements(): number;
-  /** Resolves when the database answers. */
-  ping(): Promise<void>;
-  events: EventSettings & { hub: EventHub };
-  /** Customers, settings and key lists held in memory, kept exact by the change feed. */
-  readCache: ReadCache;
-  /** Announces this process's changes to the database's listeners (the embedded database only). */
-  announce?: (channel: string, payload: string) => void;
-}
-
-/** How events are kept and streamed (config.ts: EVENT_RETENTION_DAYS, MAX_STREAMS_PER_KEY, SSE_*). */
-export interface EventSettings {
-  retentionDays: number;
-  maxStreamsPerKey: number;
-  heartbeatMs: number;
-  bufferBytes: number;
-}
-
-export const defaultEventSettings: EventSettings = { retentionDays: 90, maxStreamsPerKey: 20, heartbeatMs: 15_000, bufferBytes: 1 << 20 };
-
 export function createServices(
   database: Database,
   options: {

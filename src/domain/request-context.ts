@@ -4,9 +4,8 @@ import type { Db, Sql } from '../db/database.js';
 import { unauthenticated } from '../kernel/errors.js';
 import type { EventHub } from './events/hub.js';
 import { redeemTicket } from './events/tickets.js';
-import type { RequestInfo } from '../http/request.js';
 import { createLoaders, type Loaders } from './loaders.js';
-import type { Services } from '../boot/services.js';
+import type { Services } from './services.js';
 import type { ReadCache } from './customers/read-cache.js';
 
 /** What one authenticated request carries into the services. */
@@ -94,10 +93,19 @@ export function introspectionContext(services: Services): RequestContext {
 }
 
 /**
+ * What a door notes about a request on its way in (the front door's RequestInfo is one): its id,
+ * read here, and the key that called, written here for the request log.
+ */
+export interface RequestNote {
+  readonly requestId: string;
+  keyId?: string;
+}
+
+/**
  * The one way into the services for both doors: verify the bearer key, apply the key's rate
  * limit, note the activity, and build the request's context. Throws AppError (401, 403, 429).
  */
-export async function authenticateRequest(services: Services, authorization: string | null, info: RequestInfo): Promise<RequestContext> {
+export async function authenticateRequest(services: Services, authorization: string | null, info: RequestNote): Promise<RequestContext> {
   const principal = await services.authenticator.authenticate(authorization);
   info.keyId = principal.keyId;
   await services.rateLimiter.take(principal);
@@ -111,7 +119,7 @@ export async function authenticateRequest(services: Services, authorization: str
  * limited to the one stream the ticket names. Throws AppError (401 for a ticket unknown, used or
  * expired; then as authenticateRequest).
  */
-export async function authenticateTicket(services: Services, ticket: string, info: RequestInfo): Promise<RequestContext> {
+export async function authenticateTicket(services: Services, ticket: string, info: RequestNote): Promise<RequestContext> {
   const redeemed = await redeemTicket(services.sql, ticket);
   if (!redeemed) throw unauthenticated('The stream ticket is unknown, used or expired: ask for a new one');
   const reauthenticate = () => services.authenticator.authenticateHash(redeemed.secretHash);

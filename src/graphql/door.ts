@@ -10,7 +10,7 @@ import type { HttpResponse } from '../http/response.js';
 import type { Logger } from 'pino';
 import { redactSecrets } from '../kernel/secrets.js';
 import { authenticateRequest, introspectionContext, type RequestContext } from '../domain/request-context.js';
-import type { Services } from '../boot/services.js';
+import type { Services } from '../domain/services.js';
 import { createMaskError, toGraphQLError, useErrorContract } from './errors.js';
 import { graphiqlOptions, renderOfflineGraphiQL } from './graphiql.js';
 import { isIntrospectionOnly } from './introspection.js';

@@ -9,7 +9,7 @@ import { AppError, describeError, toAppError } from '../kernel/errors.js';
 import { requestId } from '../http/log.js';
 import type { RequestInfo } from '../http/request.js';
 import type { Logger } from 'pino';
-import type { Services } from '../boot/services.js';
+import type { Services } from '../domain/services.js';
 import { PUBLIC_GRAPHQL, createGraphQLServer } from './door.js';
 import { appErrorOf, createMaskError, toGraphQLError } from './errors.js';
 import { loadTrustedDocuments } from './trusted-documents.js';

@@ -9,7 +9,7 @@ import type { HttpRequest } from '../http/request.js';
 import { JSON_TYPE, errorResponse, lowerCase, type HttpResponse } from '../http/response.js';
 import type { Logger } from 'pino';
 import { authenticateRequest, authenticateTicket } from '../domain/request-context.js';
-import type { Services } from '../boot/services.js';
+import type { Services } from '../domain/services.js';
 import { Reply } from './reply.js';
 import { openApiDocument } from './openapi.js';
 import { createRoutes, type Route } from './routes.js';

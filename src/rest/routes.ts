@@ -9,13 +9,14 @@ import {
   updateApiKey,
   updateApiKeyInput,
 } from '../domain/auth/api-keys.js';
-import type { Services } from '../boot/services.js';
+import type { Services } from '../domain/services.js';
 import type { RequestContext } from '../domain/request-context.js';
 import {
   allCustomers,
   createCustomer,
   createCustomerInput,
   type Customer,
+  type CustomerView,
   deleteCustomer,
   pageCustomers,
   refuseRename,
@@ -36,7 +37,7 @@ import {
 } from '../domain/customers/settings.js';
 import { unavailable } from '../kernel/errors.js';
 import { apiKeyResource } from '../resources/api-key.js';
-import { customerResource, type CustomerView } from '../resources/customer.js';
+import { customerResource } from '../resources/customer.js';
 import { eventResource } from '../resources/event.js';
 import { keyIdentityResource } from '../resources/key-identity.js';
 import { eventsStreamQuery, listEvents, openEventStream, resumePoint } from '../domain/events/service.js';
@@ -633,7 +634,7 @@ function eventRoute(where: 'all' | { prefix: string; dialect: Dialect; tag: Tag;
       const scope = all ? 'all' : { customer: params.customer! };
       const after = resumePoint(request.headers.get('last-event-id'), query.after);
       if (request.headers.get('accept')?.includes(SSE)) {
-        const body = await openEventStream(ctx, scope, after, disconnect);
+        const body = await openEventStream(ctx, scope, after, (event) => eventResource.render(event, 'customers'), disconnect);
         return new Reply({
           body,
           // No proxy may buffer or transform it (X-Accel-Buffering: nginx).

@@ -1,15 +1,20 @@
 import { z } from 'zod';
 import type { RequestContext } from '../request-context.js';
 import type { Db } from '../../db/database.js';
-import type { ApiKey } from '../../generated/prisma/client.js';
+import type { ApiKey, Customer } from '../../generated/prisma/client.js';
 import { conflict, notFound, unauthenticated } from '../../kernel/errors.js';
 import { currentCustomer, customerGone, resolveCustomer } from '../customers/service.js';
-import type { KeyIdentity } from '../../resources/key-identity.js';
 import { write, type WriteFunction } from '../events/write.js';
 import { parseInput, textProblem } from '../../kernel/json.js';
 import { generateKeyId, generateSecret, hashSecret } from '../../kernel/secrets.js';
 
 export type { ApiKey };
+
+/** The calling key and the customer that owns it (none for a system key). */
+export interface KeyIdentity {
+  key: ApiKey;
+  customer: Customer | null;
+}
 
 /** A key as it is returned when created: the only time its secret is shown. */
 export type CreatedApiKey = ApiKey & { secret: string };

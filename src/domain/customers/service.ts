@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { RequestContext } from '../request-context.js';
-import type { Customer } from '../../generated/prisma/client.js';
+import type { Customer, Setting } from '../../generated/prisma/client.js';
 import { type AppError, badRequest, conflict, forbidden, notFound, unauthenticated } from '../../kernel/errors.js';
 import { MAX_ID, matchesRef, nameProblem, parseCustomerRef, refKey } from './identifiers.js';
 import { CustomerBy, Json, write, writeInTurn } from '../events/write.js';
@@ -9,7 +9,9 @@ import { mergePatch } from '../../kernel/merge-patch.js';
 import { MAX_JSON_BYTES, jsonObject, jsonProblem, parseInput } from '../../kernel/json.js';
 
 export type { Customer };
-import type { CustomerView } from '../../resources/customer.js';
+
+/** A customer as the doors show it: the stored row and, for REST, its settings. */
+export type CustomerView = Customer & { settings?: Setting[] };
 
 const OTHER_CUSTOMER = 'This API key may only access its own customer';
 /** A customer key whose customer is gone cannot authenticate as anyone. */

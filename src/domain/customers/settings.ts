@@ -13,8 +13,10 @@ export async function listSettings(ctx: RequestContext, customer: Customer): Pro
   return ctx.loaders.settings.load(customer.id);
 }
 
-/** The `{name: value}` view of a customer's settings. */
-export { settingsObject } from '../../resources/setting.js';
+/** A customer's settings as the `{name: value}` object of its REST rendering. */
+export function settingsObject(settings: Setting[]): Record<string, unknown> {
+  return Object.fromEntries(settings.map((s) => [s.name, s.value]));
+}
 
 export async function getSetting(ctx: RequestContext, customer: Customer, name: string): Promise<Setting | undefined> {
   return (await listSettings(ctx, customer)).find((s) => s.name === name);

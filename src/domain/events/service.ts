@@ -3,7 +3,6 @@ import type { RequestContext } from '../request-context.js';
 import { requireSystem, resolveCustomer } from '../customers/service.js';
 import { parseInput } from '../../kernel/json.js';
 import { badRequest, forbidden, unauthenticated } from '../../kernel/errors.js';
-import { eventResource } from '../../resources/event.js';
 import { checkResumePoint, readEvents, type EventRow } from './read.js';
 import { eventIterator, sseStream } from './stream.js';
 
@@ -83,11 +82,12 @@ async function prepareStream(ctx: RequestContext, scope: EventScope, after: numb
   return { hub, slot, customerId, read, after };
 }
 
-/** The events as a Server-Sent Events stream (REST). */
+/** The events as a Server-Sent Events stream (REST), each event's data as `render` makes it. */
 export async function openEventStream(
   ctx: RequestContext,
   scope: EventScope,
   after: number,
+  render: (event: EventRow) => unknown,
   disconnect: () => void,
   onClose?: (reason: string) => void,
 ): Promise<ReadableStream<Uint8Array>> {
@@ -96,7 +96,7 @@ export async function openEventStream(
     ...prepared,
     heartbeatMs: ctx.events.heartbeatMs,
     bufferBytes: ctx.events.bufferBytes,
-    render: (event) => eventResource.render(event, 'customers'),
+    render,
     disconnect,
     onClose,
   });
