@@ -1,4 +1,5 @@
 import { AppError } from '../kernel/errors.js';
+import { Lru } from '../kernel/lru.js';
 import type { Principal } from './auth/principal.js';
 
 /**
@@ -36,13 +37,16 @@ interface Bucket {
  * for the Redis-backed limiter replicas share).
  */
 export class RateLimiter implements KeyRateLimiter {
-  private readonly buckets = new Map<number, Bucket>();
+  /** At most `maxKeys` buckets, the first made dropped first. */
+  private readonly buckets: Lru<number, Bucket>;
 
   constructor(
     readonly perSecond: number,
     readonly burst: number,
-    private readonly maxKeys = 100_000,
-  ) {}
+    maxKeys = 100_000,
+  ) {
+    this.buckets = new Lru(maxKeys, { order: 'insertion' });
+  }
 
   get enabled(): boolean {
     return this.perSecond > 0;
@@ -58,7 +62,6 @@ export class RateLimiter implements KeyRateLimiter {
     if (!this.enabled || principal.type === 'system') return;
     let bucket = this.buckets.get(principal.apiKeyId);
     if (!bucket) {
-      if (this.buckets.size >= this.maxKeys) this.buckets.delete(this.buckets.keys().next().value!);
       bucket = { tokens: this.burst, at: now };
       this.buckets.set(principal.apiKeyId, bucket);
     } else {

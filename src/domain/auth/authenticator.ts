@@ -1,5 +1,6 @@
 import type { Sql } from '../../db/database.js';
 import { forbidden, unauthenticated } from '../../kernel/errors.js';
+import { Lru } from '../../kernel/lru.js';
 import { hashSecret, parseBearer } from '../../kernel/secrets.js';
 import type { Principal } from './principal.js';
 
@@ -30,7 +31,8 @@ interface CacheEntry {
  * change made by another process is seen.
  */
 export class Authenticator {
-  private readonly cache = new Map<string, CacheEntry>();
+  /** At most `maxEntries` secrets, the first remembered dropped first. */
+  private readonly cache: Lru<string, CacheEntry>;
   private readonly inflight = new Map<string, Promise<CacheEntry>>();
   /** Moves on every invalidation, so a lookup that raced with one is not cached. */
   private generation = 0;
@@ -40,8 +42,10 @@ export class Authenticator {
     private readonly sql: Sql,
     private readonly ttlMs: number,
     private readonly listeningTtlMs = 60_000,
-    private readonly maxEntries = 10_000,
-  ) {}
+    maxEntries = 10_000,
+  ) {
+    this.cache = new Lru(maxEntries, { order: 'insertion' });
+  }
 
   get isListening(): boolean {
     return this.listening;
@@ -153,10 +157,7 @@ export class Authenticator {
         ...ids,
       };
     }
-    if (ttl > 0 && generation === this.generation) {
-      if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
-      this.cache.set(hash, entry);
-    }
+    if (ttl > 0 && generation === this.generation) this.cache.set(hash, entry);
     return entry;
   }
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Sql } from '../../db/database.js';
 import type { ListenHandlers } from '../../db/listen.js';
 import type { ApiKey, Customer, Setting } from '../../generated/prisma/client.js';
+import { Lru } from '../../kernel/lru.js';
 
 /** The channel the triggers of migration 20261130161800_read_cache_notify notify. */
 export const READ_CACHE_CHANNEL = 'gateway_cache';
@@ -50,7 +51,8 @@ export interface ReadCacheStats {
  * - At most `maxEntries` customers are held, least recently used dropped first; 0 disables the cache.
  */
 export class ReadCache {
-  private readonly byId = new Map<number, CachedCustomer>();
+  /** The customers held, least recently used first; one dropped to make room leaves the indexes too. */
+  private readonly byId: Lru<number, CachedCustomer>;
   private readonly byUuid = new Map<string, number>();
   private readonly byName = new Map<string, number>();
   private generation = 0;
@@ -64,7 +66,9 @@ export class ReadCache {
     private readonly sql?: Sql,
     /** The embedded database's `sync`: has every listener start afresh (services.ts). */
     private readonly resync?: () => void,
-  ) {}
+  ) {
+    this.byId = new Lru(maxEntries, { onEvict: (_, entry) => this.unindex(entry) });
+  }
 
   /** True when lookups may answer and fills may store. */
   get serving(): boolean {
@@ -94,7 +98,7 @@ export class ReadCache {
     if (kind === 'id') id = Number(value);
     else if (kind === 'uuid') id = this.byUuid.get(value.toLowerCase());
     else id = this.byName.get(value);
-    const entry = id === undefined ? undefined : this.byId.get(id);
+    const entry = id === undefined ? undefined : this.byId.peek(id);
     // An index entry left by a dropped customer is ignored (the indexes are cleaned lazily too).
     const matches =
       entry && (kind === 'id' || (kind === 'uuid' ? entry.customer.uuid === value.toLowerCase() : entry.customer.name === value));
@@ -102,14 +106,14 @@ export class ReadCache {
       this.misses++;
       return undefined;
     }
-    this.touch(entry.customer.id, entry);
+    this.byId.get(entry.customer.id); // marks it the most recently used
     this.hits++;
     return entry;
   }
 
   /** A customer's settings when the customer is held. */
   settings(customerId: number): Setting[] | undefined {
-    const entry = this.serving ? this.byId.get(customerId) : undefined;
+    const entry = this.serving ? this.byId.peek(customerId) : undefined;
     if (entry) this.hits++;
     else this.misses++;
     return entry?.settings;
@@ -117,7 +121,7 @@ export class ReadCache {
 
   /** A customer's non-deleted keys when they are held. */
   keys(customerId: number): ApiKey[] | undefined {
-    const keys = this.serving ? this.byId.get(customerId)?.keys : undefined;
+    const keys = this.serving ? this.byId.peek(customerId)?.keys : undefined;
     if (keys) this.hits++;
     else this.misses++;
     return keys;
@@ -131,19 +135,19 @@ export class ReadCache {
   /** Stores a customer read by a statement sent at `ticket`, unless anything was dropped since. */
   fill(ticket: number, customer: Customer, settings: Setting[]): void {
     if (!this.serving || ticket !== this.generation || customer.deletedAt) return;
-    const previous = this.byId.get(customer.id);
+    const previous = this.byId.peek(customer.id);
     this.unindex(previous);
     const entry: CachedCustomer = { customer: deepFreeze(customer), settings: freezeAll(settings), keys: previous?.keys };
-    this.touch(customer.id, entry);
+    // The most recently used now; a new customer in a full cache drops the least recently used.
+    this.byId.set(customer.id, entry);
     this.byUuid.set(customer.uuid.toLowerCase(), customer.id);
     this.byName.set(customer.name, customer.id);
-    while (this.byId.size > this.maxEntries) this.remove(this.byId.keys().next().value!);
   }
 
   /** Stores the key list of a held customer, read by a statement sent at `ticket`. */
   fillKeys(ticket: number, customerId: number, keys: ApiKey[]): void {
     if (!this.serving || ticket !== this.generation) return;
-    const entry = this.byId.get(customerId);
+    const entry = this.byId.peek(customerId);
     if (entry) entry.keys = freezeAll(keys);
   }
 
@@ -203,7 +207,7 @@ export class ReadCache {
     }
     if (payload.startsWith('k:')) {
       this.generation++;
-      const entry = this.byId.get(Number(payload.slice(2)));
+      const entry = this.byId.peek(Number(payload.slice(2)));
       if (entry) entry.keys = undefined;
       return;
     }
@@ -213,7 +217,7 @@ export class ReadCache {
       // read the older time is not stored.
       const [, id, ms] = payload.split(':');
       this.generation++;
-      const entry = this.byId.get(Number(id));
+      const entry = this.byId.peek(Number(id));
       // The column never moves backwards (the flush writes GREATEST(stored, new)): nor does the copy.
       const at = Math.max(Number(ms), entry?.customer.lastActivity?.getTime() ?? 0);
       if (entry) entry.customer = deepFreeze({ ...entry.customer, lastActivity: new Date(at) });
@@ -224,7 +228,7 @@ export class ReadCache {
       // one with the new time.
       const [, customerId, keyId, ms] = payload.split(':');
       this.generation++;
-      const entry = this.byId.get(Number(customerId));
+      const entry = this.byId.peek(Number(customerId));
       if (entry?.keys) {
         entry.keys = freezeAll(entry.keys.map((key) => (key.id === Number(keyId) ? { ...key, lastUsedAt: new Date(Number(ms)) } : key)));
       }
@@ -235,14 +239,8 @@ export class ReadCache {
     this.invalidate(Number.isInteger(id) ? [id] : undefined);
   }
 
-  /** Marks the customer most recently used (a Map keeps insertion order: the first is the oldest). */
-  private touch(id: number, entry: CachedCustomer): void {
-    this.byId.delete(id);
-    this.byId.set(id, entry);
-  }
-
   private remove(id: number): void {
-    const entry = this.byId.get(id);
+    const entry = this.byId.peek(id);
     if (!entry) return;
     this.byId.delete(id);
     this.unindex(entry);
