@@ -3,6 +3,7 @@ import type { Db, Sql } from '../db/database.js';
 import type { ApiKey, Customer, Setting } from '../generated/prisma/client.js';
 import type { ReadCache } from './customers/read-cache.js';
 import { recordCacheLookup } from '../kernel/telemetry.js';
+import { keyOf, keysNaming, parseKey } from './customers/customer-key.js';
 
 /**
  * Per-request loaders: every customer, settings list and key list that one request touches is read
@@ -19,7 +20,7 @@ export function createLoaders(db: Db, sql: Sql, cache?: ReadCache) {
     keysOf.set(id, known);
   };
 
-  /** Keys are `id:<n>`, `uuid:<uuid>` or `name:<name>` (customers/identifiers.ts refKey). */
+  /** Keys are `id:<n>`, `uuid:<uuid>` or `name:<name>`, as customers/customer-key.ts keyOf writes them. */
   const customer: DataLoader<string, Customer | null> = new DataLoader(async (keys) => {
     const byKey = new Map<string, Customer>();
     const ids: number[] = [];
@@ -34,10 +35,10 @@ export function createLoaders(db: Db, sql: Sql, cache?: ReadCache) {
         byKey.set(key, held.customer);
         continue;
       }
-      const value = key.slice(key.indexOf(':') + 1);
-      if (key.startsWith('id:')) ids.push(Number(value));
-      else if (key.startsWith('uuid:')) uuids.push(value);
-      else names.push(value);
+      const wanted = parseKey(key);
+      if (wanted.kind === 'id') ids.push(wanted.id);
+      else if (wanted.kind === 'uuid') uuids.push(wanted.uuid);
+      else names.push(wanted.name);
     }
     const misses = ids.length + uuids.length + names.length;
     if (cache) recordCacheLookup(cache, 'customer', keys.length - misses, misses);
@@ -50,16 +51,15 @@ export function createLoaders(db: Db, sql: Sql, cache?: ReadCache) {
         const list = own.map(toSetting);
         settings.prime(row.id, list);
         cache?.fill(ticket, row, list);
-        byKey.set(`id:${row.id}`, row);
-        byKey.set(`uuid:${row.uuid}`, row);
-        byKey.set(`name:${row.name}`, row);
+        for (const key of keysNaming(row)) byKey.set(key, row);
       }
     }
     // Later lookups of the same customer by another identifier are answered from the cache.
     const requested = new Set(keys);
     for (const row of new Set(byKey.values())) {
-      noteKeys(row.id, [`id:${row.id}`, `uuid:${row.uuid}`, `name:${row.name}`]);
-      for (const key of [`id:${row.id}`, `uuid:${row.uuid}`, `name:${row.name}`]) if (!requested.has(key)) customer.prime(key, row);
+      const own = keysNaming(row);
+      noteKeys(row.id, own);
+      for (const key of own) if (!requested.has(key)) customer.prime(key, row);
     }
     return keys.map((key) => {
       const row = byKey.get(key);
@@ -115,13 +115,14 @@ export function createLoaders(db: Db, sql: Sql, cache?: ReadCache) {
     },
     /** After a write: later reads in the same request see the new state. */
     primeCustomer(row: Customer) {
-      noteKeys(row.id, [`id:${row.id}`, `uuid:${row.uuid}`, `name:${row.name}`]);
-      for (const key of [`id:${row.id}`, `uuid:${row.uuid}`, `name:${row.name}`]) customer.clear(key).prime(key, row);
+      const own = keysNaming(row);
+      noteKeys(row.id, own);
+      for (const key of own) customer.clear(key).prime(key, row);
     },
     /** A write changed this customer (events/after-write.ts): this request reads it, its settings and keys afresh. */
     forgetCustomer(id: number) {
       for (const key of keysOf.get(id) ?? []) customer.clear(key);
-      customer.clear(`id:${id}`);
+      customer.clear(keyOf({ kind: 'id', id }));
       keysOf.delete(id);
       settings.clear(id);
       apiKeys.clear(id);

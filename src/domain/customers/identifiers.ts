@@ -1,11 +1,8 @@
 import { badRequest } from '../../kernel/errors.js';
+import { keyOf, type CustomerKey } from './customer-key.js';
 
-/** How a request names a customer (contract section 3). */
-export type CustomerRef =
-  | { kind: 'self' }
-  | { kind: 'uuid'; uuid: string }
-  | { kind: 'id'; id: number }
-  | { kind: 'name'; name: string };
+/** How a request names a customer (contract section 3): itself, or by id, uuid or name. */
+export type CustomerRef = { kind: 'self' } | CustomerKey;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DIGITS = /^[0-9]+$/;
@@ -28,22 +25,12 @@ export function parseCustomerRef(raw: string): CustomerRef {
   return { kind: 'name', name: raw };
 }
 
-/** The loader key of a reference other than `self`. */
-export function refKey(ref: Exclude<CustomerRef, { kind: 'self' }>): string {
-  switch (ref.kind) {
-    case 'uuid':
-      return `uuid:${ref.uuid}`;
-    case 'id':
-      return `id:${ref.id}`;
-    case 'name':
-      return `name:${ref.name}`;
-  }
+/** The loader key of a reference other than `self` (customer-key.ts). */
+export function refKey(ref: CustomerKey): string {
+  return keyOf(ref);
 }
 
-export function matchesRef(
-  customer: { id: number; uuid: string; name: string },
-  ref: Exclude<CustomerRef, { kind: 'self' }>,
-): boolean {
+export function matchesRef(customer: { id: number; uuid: string; name: string }, ref: CustomerKey): boolean {
   switch (ref.kind) {
     case 'uuid':
       return customer.uuid === ref.uuid;

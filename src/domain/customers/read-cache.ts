@@ -3,6 +3,7 @@ import type { Sql } from '../../db/database.js';
 import type { ListenHandlers } from '../../db/listen.js';
 import type { ApiKey, Customer, Setting } from '../../generated/prisma/client.js';
 import { Lru } from '../../kernel/lru.js';
+import { parseKey } from './customer-key.js';
 
 /** The channel the triggers of migration 20261130161800_read_cache_notify notify. */
 export const READ_CACHE_CHANNEL = 'gateway_cache';
@@ -84,24 +85,23 @@ export class ReadCache {
 
   /**
    * The customer a loader key names (`id:<n>`, `uuid:<uuid>`, `name:<name>`, as
-   * customers/identifiers.ts refKey writes them), or undefined when it must be read.
+   * customers/customer-key.ts keyOf writes them), or undefined when it must be read.
    */
   lookup(key: string): CachedCustomer | undefined {
     if (!this.serving) {
       this.misses++;
       return undefined;
     }
-    const colon = key.indexOf(':');
-    const kind = key.slice(0, colon);
-    const value = key.slice(colon + 1);
+    const wanted = parseKey(key);
+    const uuid = wanted.kind === 'uuid' ? wanted.uuid.toLowerCase() : undefined;
     let id: number | undefined;
-    if (kind === 'id') id = Number(value);
-    else if (kind === 'uuid') id = this.byUuid.get(value.toLowerCase());
-    else id = this.byName.get(value);
+    if (wanted.kind === 'id') id = wanted.id;
+    else if (uuid !== undefined) id = this.byUuid.get(uuid);
+    else if (wanted.kind === 'name') id = this.byName.get(wanted.name);
     const entry = id === undefined ? undefined : this.byId.peek(id);
     // An index entry left by a dropped customer is ignored (the indexes are cleaned lazily too).
     const matches =
-      entry && (kind === 'id' || (kind === 'uuid' ? entry.customer.uuid === value.toLowerCase() : entry.customer.name === value));
+      entry && (wanted.kind === 'id' || (wanted.kind === 'uuid' ? entry.customer.uuid === uuid : entry.customer.name === wanted.name));
     if (!matches) {
       this.misses++;
       return undefined;

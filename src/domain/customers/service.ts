@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { RequestContext } from '../request-context.js';
 import type { Customer, Setting } from '../../generated/prisma/client.js';
 import { type AppError, badRequest, conflict, forbidden, notFound, unauthenticated } from '../../kernel/errors.js';
-import { MAX_ID, matchesRef, nameProblem, parseCustomerRef, refKey } from './identifiers.js';
+import { keyOf } from './customer-key.js';
+import { MAX_ID, matchesRef, nameProblem, parseCustomerRef } from './identifiers.js';
 import { CustomerBy, Json, write, writeInTurn } from '../events/write.js';
 import { mergePatch } from '../../kernel/merge-patch.js';
 import { MAX_JSON_BYTES, jsonObject, jsonProblem, parseInput } from '../../kernel/json.js';
@@ -27,7 +28,7 @@ export async function resolveCustomer(ctx: RequestContext, identifier: string): 
   const ref = parseCustomerRef(identifier);
   const { principal, loaders } = ctx;
   if (principal.type === 'customer') {
-    const own = await loaders.customer.load(`id:${principal.customerId}`);
+    const own = await loaders.customer.load(keyOf({ kind: 'id', id: principal.customerId }));
     // A key whose customer is gone cannot authenticate as anyone.
     if (!own) throw revokedKey();
     if (ref.kind !== 'self' && !matchesRef(own, ref)) throw forbidden(OTHER_CUSTOMER);
@@ -37,7 +38,7 @@ export async function resolveCustomer(ctx: RequestContext, identifier: string): 
     throw badRequest('"self" names the customer that owns the API key, and a system key has none: name the customer by UUID, id or name');
   }
   // A name no customer can have (too long, control characters such as NUL, …) is not looked up.
-  const customer = ref.kind === 'name' && nameProblem(ref.name) ? null : await loaders.customer.load(refKey(ref));
+  const customer = ref.kind === 'name' && nameProblem(ref.name) ? null : await loaders.customer.load(keyOf(ref));
   if (!customer) throw noCustomerNamed(identifier);
   return customer;
 }

@@ -1,5 +1,6 @@
 import type { RequestContext } from '../request-context.js';
 import { READ_CACHE_CHANNEL } from '../customers/read-cache.js';
+import { keysNaming } from '../customers/customer-key.js';
 import type { RecordedEvent, WriteAnswer } from './write.js';
 
 /** The channels a process's own changes are announced on (the same ones PostgreSQL's triggers use). */
@@ -28,7 +29,7 @@ export function afterWrite(ctx: RequestContext, customerId: number | undefined, 
     loaders.primeCustomer(written);
     loaders.settings.prime(written.id, written.settings);
   } else if (written) {
-    for (const key of [`id:${written.id}`, `uuid:${written.uuid}`, `name:${written.name}`]) loaders.customer.prime(key, null);
+    for (const key of keysNaming(written)) loaders.customer.prime(key, null);
   }
   ctx.readCache?.invalidate([customerId]);
   ctx.announce?.(READ_CACHE_CHANNEL, String(customerId));
