@@ -6,7 +6,7 @@ import { serve } from './boot/serve.js';
 
 /**
  * The only module with start-up side effects. WORKERS=1 (the default) serves in this process;
- * more makes this process a cluster primary that runs that many workers on one port (cluster.ts),
+ * more makes this process a cluster primary that runs that many workers on one port (boot/cluster.ts),
  * each of which comes back here and serves.
  */
 const config = loadConfig();

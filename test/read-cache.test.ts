@@ -11,7 +11,7 @@ import { createTestApp, httpClient, type TestApp } from './helpers.js';
 
 /**
  * Customers, their settings and key lists are read from a per-process cache that the change feed
- * keeps exact (src/customers/read-cache.ts). On both databases: steady-state reads send no SQL, a
+ * keeps exact (src/domain/customers/read-cache.ts). On both databases: steady-state reads send no SQL, a
  * write here is seen at once, a deleted customer is gone at once, the LRU bound holds. On
  * PostgreSQL: a write anywhere else is seen within a second; with the feed down every read goes to
  * the database. On the embedded database the feed is this process's own writes (db/local-feed.ts).

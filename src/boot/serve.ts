@@ -69,7 +69,7 @@ export async function bootstrap(database: Database, config: Pick<Config, 'DATABA
  * or in each cluster worker (whose primary has bootstrapped already: `bootstrapKey` false).
  */
 export async function serve(config: Config, logger: Logger, options: { bootstrapKey: boolean }): Promise<void> {
-  // Before the database and the app: they ask, when built, whether to trace (telemetry.ts).
+  // Before the database and the app: they ask, when built, whether to trace (kernel/telemetry.ts).
   try {
     if (await startTracing()) logger.info({ tracing: 'otlp' }, 'tracing on: spans are exported over OTLP');
   } catch (error) {

@@ -21,14 +21,14 @@ export function createServices(
     activityFlushMs: number;
     /** Requests a second per customer key, and the burst; 0 (the default here) turns limiting off. */
     rateLimit?: { perSecond: number; burst: number };
-    /** With a Redis URL the limits are shared by every process using it (see shared-rate-limit.ts). */
+    /** With a Redis URL the limits are shared by every process using it (see domain/shared-rate-limit.ts). */
     redisUrl?: string;
     onRateLimitModeChange?: (mode: RateLimitMode) => void;
     onError?: (error: unknown) => void;
     events?: Partial<EventSettings>;
     /** Customers the read cache holds at most (READ_CACHE_SIZE); 0 disables it. */
     readCacheSize?: number;
-    /** REDIS_TIMEOUT_MS and REDIS_RETRY_MS (shared-rate-limit.ts). */
+    /** REDIS_TIMEOUT_MS and REDIS_RETRY_MS (domain/shared-rate-limit.ts). */
     redisTimeoutMs?: number;
     redisRetryMs?: number;
     /** How long `ping` (GET /ready) waits for the database (READY_TIMEOUT_MS). */

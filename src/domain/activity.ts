@@ -15,7 +15,7 @@ export class ActivityRecorder {
   /**
    * Told, after a flush, what PostgreSQL's triggers announce for it on `gateway_cache`:
    * `a:<customer id>:<ms>` and `u:<customer id>:<key id>:<ms>` (the embedded database, which has no
-   * triggers' NOTIFY to hear, wires this to its own feed in services.ts).
+   * triggers' NOTIFY to hear, wires this to its own feed in boot/services.ts).
    */
   onWritten?: (payload: string) => void;
   private timer?: NodeJS.Timeout;

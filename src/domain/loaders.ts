@@ -8,7 +8,7 @@ import { keyOf, keysNaming, parseKey } from './customers/customer-key.js';
 /**
  * Per-request loaders: every customer, settings list and key list that one request touches is read
  * in one statement per kind, however many aliases, list items or nested fields ask for it. With a
- * read cache (customers/read-cache.ts), what it holds is answered from memory and only the rest is
+ * read cache (domain/customers/read-cache.ts), what it holds is answered from memory and only the rest is
  * read (still one statement per kind); what is read fills it.
  */
 export function createLoaders(db: Db, sql: Sql, cache?: ReadCache) {
@@ -20,14 +20,14 @@ export function createLoaders(db: Db, sql: Sql, cache?: ReadCache) {
     keysOf.set(id, known);
   };
 
-  /** Keys are `id:<n>`, `uuid:<uuid>` or `name:<name>`, as customers/customer-key.ts keyOf writes them. */
+  /** Keys are `id:<n>`, `uuid:<uuid>` or `name:<name>`, as domain/customers/customer-key.ts keyOf writes them. */
   const customer: DataLoader<string, Customer | null> = new DataLoader(async (keys) => {
     const byKey = new Map<string, Customer>();
     const ids: number[] = [];
     const uuids: string[] = [];
     const names: string[] = [];
     for (const key of keys) {
-      // The process's read cache first (customers/read-cache.ts): only what it lacks is read.
+      // The process's read cache first (domain/customers/read-cache.ts): only what it lacks is read.
       const held = cache?.lookup(key);
       if (held) {
         noteKeys(held.customer.id, [key]);
@@ -119,7 +119,7 @@ export function createLoaders(db: Db, sql: Sql, cache?: ReadCache) {
       noteKeys(row.id, own);
       for (const key of own) customer.clear(key).prime(key, row);
     },
-    /** A write changed this customer (events/after-write.ts): this request reads it, its settings and keys afresh. */
+    /** A write changed this customer (domain/events/after-write.ts): this request reads it, its settings and keys afresh. */
     forgetCustomer(id: number) {
       for (const key of keysOf.get(id) ?? []) customer.clear(key);
       customer.clear(keyOf({ kind: 'id', id }));
@@ -157,7 +157,7 @@ export type SettingJson = Omit<Setting, 'createdAt' | 'modifiedAt'> & { createdA
 
 type CustomerRow = Customer & { settings: SettingJson[] };
 
-/** Timestamps arrive as text inside the JSON aggregate (here, and in a write's answer: events/write.ts). */
+/** Timestamps arrive as text inside the JSON aggregate (here, and in a write's answer: domain/events/write.ts). */
 export function toSetting(row: SettingJson): Setting {
   return { ...row, createdAt: new Date(row.createdAt), modifiedAt: new Date(row.modifiedAt) };
 }

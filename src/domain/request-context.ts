@@ -21,7 +21,7 @@ export interface RequestContext {
   /** Checks the caller's key again: long-lived streams do as they go (a suspended key ends them). */
   reauthenticate(): Promise<Principal>;
   /**
-   * Set when the caller came with a stream ticket (events/tickets.ts): the one stream it opens,
+   * Set when the caller came with a stream ticket (domain/events/tickets.ts): the one stream it opens,
    * a customer's id or null for everyone's. Undefined for a key.
    */
   streamScope?: number | null;
@@ -30,7 +30,7 @@ export interface RequestContext {
   /** This process's event streams, told of this request's commits; and how streams behave. */
   eventHub?: EventHub;
   events: Services['events'];
-  /** Dropped for the customer a write touched, when its statement ends (events/after-write.ts). */
+  /** Dropped for the customer a write touched, when its statement ends (domain/events/after-write.ts). */
   readCache?: ReadCache;
   /** Tells the other listeners on the database of a change (embedded database: db/local-feed.ts). */
   announce?: (channel: string, payload: string) => void;

@@ -7,7 +7,7 @@ import type { KeyRateLimiter } from './rate-limit.js';
 
 /**
  * What every request shares: built once by the process's wiring (boot/services.ts createServices,
- * from serve.ts, a test or the CLI) and handed to the doors. Per-request state is request-context.ts's.
+ * from boot/serve.ts, a test or the CLI) and handed to the doors. Per-request state is request-context.ts's.
  */
 export interface Services {
   db: Db;

@@ -86,7 +86,7 @@ export class SharedRateLimiter implements KeyRateLimiter {
       // Keep trying, at most a second apart, so shared limits resume soon after Redis returns.
       retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
     });
-    // Each command a span, when tracing is on (telemetry.ts).
+    // Each command a span, when tracing is on (kernel/telemetry.ts).
     traceRedisClient(this.redis);
     // Connection errors are expected while Redis is away; the mode (log, /ready, /metrics) says so.
     this.redis.on('error', () => this.update());

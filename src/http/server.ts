@@ -61,7 +61,7 @@ export function createFrontDoor(parts: {
     return { requestId: id, callerId: id === incomingId, start: performance.now() };
   };
 
-  // With tracing on, each request is a server span (telemetry.ts); off, `answer` is called as is.
+  // With tracing on, each request is a server span (kernel/telemetry.ts); off, `answer` is called as is.
   const tracer = activeTracer();
   const handle = tracer
     ? (request: HttpRequest): Promise<HttpResponse> =>

@@ -12,7 +12,7 @@ function randomString(length: number): string {
   return out;
 }
 
-/** A stream ticket (events/tickets.ts): "st_" and 32 characters from [A-Za-z0-9]. */
+/** A stream ticket (domain/events/tickets.ts): "st_" and 32 characters from [A-Za-z0-9]. */
 export const TICKET_PATTERN = /^st_[A-Za-z0-9]{32}$/;
 /** The same, anywhere in a text (log lines and error messages mask it, as they mask secrets). */
 export const TICKET_IN_TEXT = new RegExp(TICKET_PATTERN.source.slice(1, -1), 'g');

@@ -95,7 +95,7 @@ interface RouteInfo {
   bodyTypes?: string[];
   /** Other media types the success may be answered in, chosen by `Accept` (an event stream). */
   alternates?: { type: string; description: string }[];
-  /** A live stream that a stream ticket (`?ticket=`) may open instead of a key (events/tickets.ts). */
+  /** A live stream that a stream ticket (`?ticket=`) may open instead of a key (domain/events/tickets.ts). */
   ticket?: boolean;
 }
 
@@ -651,7 +651,7 @@ function eventRoute(where: 'all' | { prefix: string; dialect: Dialect; tag: Tag;
 
 /**
  * A stream ticket: what a browser's EventSource puts in the stream's URL instead of the key
- * (events/tickets.ts). Who may ask is who may read the stream.
+ * (domain/events/tickets.ts). Who may ask is who may read the stream.
  */
 function ticketRoute(where: 'all' | { prefix: string; dialect: Dialect; tag: Tag; operationId: string; created: 200 | 201 }): Route {
   const all = where === 'all';

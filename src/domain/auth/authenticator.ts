@@ -22,7 +22,7 @@ interface CacheEntry {
 /**
  * Verifies bearer secrets. A verified (or refused) secret is remembered, keyed by its hash, so a
  * steady stream of requests costs no authentication query. A change made through this process is
- * applied when its statement ends (events/after-write.ts calls `invalidateKey` / `invalidate`),
+ * applied when its statement ends (domain/events/after-write.ts calls `invalidateKey` / `invalidate`),
  * before the write answers, so this process's next request sees it, accepted or refused. Changes
  * made elsewhere reach the cache in one of two ways: while a change feed is up (PostgreSQL
  * LISTEN/NOTIFY fed by triggers on the keys and customers tables; on the embedded database, whose
@@ -76,7 +76,7 @@ export class Authenticator {
 
   /**
    * The key whose secret has this hash, under the same rules and cache: how a stream opened with a
-   * ticket (events/tickets.ts) keeps checking the key that asked for the ticket.
+   * ticket (domain/events/tickets.ts) keeps checking the key that asked for the ticket.
    */
   async authenticateHash(hash: string): Promise<Principal> {
     const now = Date.now();

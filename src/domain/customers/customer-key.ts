@@ -1,6 +1,6 @@
 /**
- * How the request loaders (loaders.ts) and the read cache (read-cache.ts) name a customer: by its
- * id, its uuid or its name, as a request may (customers/identifiers.ts: any reference but `self`).
+ * How the request loaders (domain/loaders.ts) and the read cache (read-cache.ts) name a customer: by its
+ * id, its uuid or its name, as a request may (domain/customers/identifiers.ts: any reference but `self`).
  */
 export type CustomerKey = { kind: 'id'; id: number } | { kind: 'uuid'; uuid: string } | { kind: 'name'; name: string };
 

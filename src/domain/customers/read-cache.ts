@@ -28,12 +28,12 @@ export interface ReadCacheStats {
 
 /**
  * Customers (row and settings) and their key lists, held in memory per process so steady-state
- * reads send no SQL. The request loaders (loaders.ts) ask here first and send one statement per
+ * reads send no SQL. The request loaders (domain/loaders.ts) ask here first and send one statement per
  * kind for the misses, whose answers fill the cache.
  *
  * It stays exact by these rules:
  * - A write through this process drops the customer it wrote when its statement ends
- *   (events/write.ts `write` → events/after-write.ts), so the next read sees it.
+ *   (domain/events/write.ts `write` → domain/events/after-write.ts), so the next read sees it.
  * - On PostgreSQL, a write by anyone (another process, the CLI, plain SQL) is announced by triggers
  *   on `customers`, `settings` and `api_keys` with a NOTIFY on `gateway_cache` at commit; the
  *   process's LISTEN connection hears it within milliseconds and drops the customer (or its key
@@ -65,7 +65,7 @@ export class ReadCache {
   constructor(
     readonly maxEntries: number,
     private readonly sql?: Sql,
-    /** The embedded database's `sync`: has every listener start afresh (services.ts). */
+    /** The embedded database's `sync`: has every listener start afresh (boot/services.ts). */
     private readonly resync?: () => void,
   ) {
     this.byId = new Lru(maxEntries, { onEvict: (_, entry) => this.unindex(entry) });
@@ -85,7 +85,7 @@ export class ReadCache {
 
   /**
    * The customer a loader key names (`id:<n>`, `uuid:<uuid>`, `name:<name>`, as
-   * customers/customer-key.ts keyOf writes them), or undefined when it must be read.
+   * domain/customers/customer-key.ts keyOf writes them), or undefined when it must be read.
    */
   lookup(key: string): CachedCustomer | undefined {
     if (!this.serving) {

@@ -296,7 +296,7 @@ export async function deleteCustomer(ctx: RequestContext, identifier: string): P
   const before = { ...customer };
   const answer = await write(ctx, customer.id, 'gateway_write_delete_customer', [customer.id]);
   if (answer.gone) throw customerGone();
-  // Later reads in this request find no customer (events/after-write.ts).
+  // Later reads in this request find no customer (domain/events/after-write.ts).
   return { before, deleted: answer.customer! };
 }
 

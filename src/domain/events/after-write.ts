@@ -9,7 +9,7 @@ export const EVENTS_CHANNEL = 'gateway_events';
 
 /**
  * What a write leaves behind in this process, applied in one place when its statement ends, before
- * the write answers (events/write.ts). So the process's very next request, on either database and
+ * the write answers (domain/events/write.ts). So the process's very next request, on either database and
  * whether or not a change feed is up, sees the change:
  * - the request's loaders hold the customer and its settings as the write left them (or forget the
  *   customer when the write failed: it may have committed all the same), and no customer any more

@@ -7,7 +7,7 @@ import type { EventPage, EventRow } from './read.js';
 export type ReadAfter = (after: number, limit: number) => Promise<EventPage>;
 
 /**
- * A look again, soon, while committed events wait behind the watermark (events/read.ts): no
+ * A look again, soon, while committed events wait behind the watermark (domain/events/read.ts): no
  * notification may follow when the transaction holding them back ends (it may record nothing), so
  * the stream checks again after 5 ms, then 10, 20, … at most every 250 ms while they wait.
  */

@@ -84,7 +84,7 @@ export type WriteTarget = number | CustomerBy | undefined;
  * The unit of work: one write, one statement. The database function changes the rows, records the
  * write's event in the same statement (so there is no change without its event, and a refused or
  * failed write leaves neither), and the row triggers queue the notifications other processes hear
- * at commit. When the statement ends, afterWrite (events/after-write.ts) is the one place that acts
+ * at commit. When the statement ends, afterWrite (domain/events/after-write.ts) is the one place that acts
  * on what it changed in this process: the request's loaders, the read cache, the key cache, the
  * streams. A statement that failed may still have committed (the connection dropped on the way
  * back), so then the customer is forgotten everywhere here and read afresh.
