@@ -20,10 +20,10 @@
  * execution, well within the warm-up: the figures are a hot document's steady state).
  */
 import { Writable } from 'node:stream';
-import { createApp } from '../src/app.js';
-import { insertKey } from '../src/auth/api-keys.js';
-import { createLogger } from '../src/logger.js';
-import { createServices } from '../src/services.js';
+import { createApp } from '../src/boot/app.js';
+import { insertKey } from '../src/domain/auth/api-keys.js';
+import { createLogger } from '../src/boot/logger.js';
+import { createServices } from '../src/boot/services.js';
 import { createTestDatabase } from '../test/helpers.js';
 
 const N = Number(process.env.JIT_N ?? 20_000);

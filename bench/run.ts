@@ -29,7 +29,7 @@ import { createServer } from 'node:net';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { configDefaults } from '../src/config.js';
+import { configDefaults } from '../src/kernel/config.js';
 import { openDatabase } from '../src/db/database.js';
 import { seed, type Seeded } from './seed.js';
 

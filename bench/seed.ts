@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { generateKeyId, generateSecret, hashSecret } from '../src/auth/keys.js';
+import { generateKeyId, generateSecret, hashSecret } from '../src/kernel/secrets.js';
 import { unboundedQuery } from '../src/db/database.js';
 
 export interface Seeded {

@@ -12,13 +12,13 @@
  *   npm run cli -- customer:delete <customer>
  */
 import { parseArgs } from 'node:util';
-import { createApiKey, deleteApiKey, insertKey, updateApiKey } from './auth/api-keys.js';
-import { databaseTimeouts, loadConfig } from './config.js';
-import { createServices } from './services.js';
-import { createRequestContext } from './request-context.js';
-import { createCustomer, deleteCustomer, resolveCustomer } from './customers/service.js';
+import { createApiKey, deleteApiKey, insertKey, updateApiKey } from './domain/auth/api-keys.js';
+import { databaseTimeouts, loadConfig } from './boot/config.js';
+import { createServices } from './boot/services.js';
+import { createRequestContext } from './domain/request-context.js';
+import { createCustomer, deleteCustomer, resolveCustomer } from './domain/customers/service.js';
 import { openDatabase } from './db/database.js';
-import { AppError } from './errors.js';
+import { AppError } from './kernel/errors.js';
 
 const USAGE = `usage: npm run cli -- <command> [args]
   customer:create <name> [--profile JSON] [--billing-plan JSON]

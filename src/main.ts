@@ -1,12 +1,12 @@
 import cluster from 'node:cluster';
-import { runPrimary } from './cluster.js';
-import { loadConfig } from './config.js';
-import { createLogger } from './logger.js';
-import { serve } from './serve.js';
+import { runPrimary } from './boot/cluster.js';
+import { loadConfig } from './boot/config.js';
+import { createLogger } from './boot/logger.js';
+import { serve } from './boot/serve.js';
 
 /**
  * The only module with start-up side effects. WORKERS=1 (the default) serves in this process;
- * more makes this process a cluster primary that runs that many workers on one port (cluster.ts),
+ * more makes this process a cluster primary that runs that many workers on one port (boot/cluster.ts),
  * each of which comes back here and serves.
  */
 const config = loadConfig();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.js';
-import { createServices } from '../src/services.js';
-import { createLogger } from '../src/logger.js';
+import { createApp } from '../src/boot/app.js';
+import { createServices } from '../src/boot/services.js';
+import { createLogger } from '../src/boot/logger.js';
 import { createTestApp, type TestApp } from './helpers.js';
 
 /**

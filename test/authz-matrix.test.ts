@@ -1,8 +1,8 @@
 import { isNonNullType } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertKey } from '../src/auth/api-keys.js';
-import { generateSecret } from '../src/auth/keys.js';
-import { statusOf } from '../src/errors.js';
+import { insertKey } from '../src/domain/auth/api-keys.js';
+import { generateSecret } from '../src/kernel/secrets.js';
+import { statusOf } from '../src/kernel/errors.js';
 import { schema } from '../src/graphql/schema.js';
 import type { Route } from '../src/rest/routes.js';
 import { dumpDatabase, type Dump } from './db-dump.js';

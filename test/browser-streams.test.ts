@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.js';
-import { createLogger } from '../src/logger.js';
+import { createApp } from '../src/boot/app.js';
+import { createLogger } from '../src/boot/logger.js';
 import { launchChromium, skipWithoutChromium } from './browser.js';
 import { createTestApp, type TestApp } from './helpers.js';
 

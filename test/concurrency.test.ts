@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../src/app.js';
-import { createServices, type Services } from '../src/services.js';
+import { createApp, type App } from '../src/boot/app.js';
+import { createServices, type Services } from '../src/boot/services.js';
 import { openDatabase, type Database } from '../src/db/database.js';
-import { createLogger } from '../src/logger.js';
+import { createLogger } from '../src/boot/logger.js';
 import { createTestApp, type TestApp } from './helpers.js';
 
 /**

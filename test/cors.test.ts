@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/logger.js';
+import { createApp } from '../src/boot/app.js';
+import { loadConfig } from '../src/boot/config.js';
+import { createLogger } from '../src/boot/logger.js';
 import { createTestApp, type TestApp } from './helpers.js';
 
 /** Browser frontends: only the configured origins, with the headers a client needs to read. */

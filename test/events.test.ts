@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { createServer, request, type IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.js';
-import { hashSecret } from '../src/auth/keys.js';
-import { createServices, type Services } from '../src/services.js';
-import { pruneEvents } from '../src/events/retention.js';
-import { createLogger } from '../src/logger.js';
+import { createApp } from '../src/boot/app.js';
+import { hashSecret } from '../src/kernel/secrets.js';
+import { createServices, type Services } from '../src/boot/services.js';
+import { pruneEvents } from '../src/domain/events/retention.js';
+import { createLogger } from '../src/boot/logger.js';
 import { createTestApp, httpClient, type TestApp } from './helpers.js';
 import { cliBundle } from './processes.js';
 import { routeTable } from './samples.js';

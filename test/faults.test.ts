@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../src/app.js';
-import { insertKey } from '../src/auth/api-keys.js';
-import { createServices, type Services } from '../src/services.js';
+import { createApp, type App } from '../src/boot/app.js';
+import { insertKey } from '../src/domain/auth/api-keys.js';
+import { createServices, type Services } from '../src/boot/services.js';
 import { openDatabase, type Database } from '../src/db/database.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded.js';
-import { createLogger } from '../src/logger.js';
-import { isDatabaseUnavailable, toAppError } from '../src/errors.js';
+import { createLogger } from '../src/boot/logger.js';
+import { isDatabaseUnavailable, toAppError } from '../src/kernel/errors.js';
 import { createTestDatabase } from './helpers.js';
 import { TcpProxy } from './tcp-proxy.js';
 

@@ -1,9 +1,9 @@
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/logger.js';
+import { createApp } from '../src/boot/app.js';
+import { loadConfig } from '../src/boot/config.js';
+import { createLogger } from '../src/boot/logger.js';
 import { createTestApp, type TestApp } from './helpers.js';
 
 /**

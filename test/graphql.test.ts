@@ -297,8 +297,8 @@ describe('introspection', () => {
   it('is on by default and can be switched off by configuration', async () => {
     const on = await t.gql(t.systemKey, '{ __schema { queryType { name } } }');
     expect(on.data.__schema.queryType.name).toBe('Query');
-    const { createApp } = await import('../src/app.js');
-    const { createLogger } = await import('../src/logger.js');
+    const { createApp } = await import('../src/boot/app.js');
+    const { createLogger } = await import('../src/boot/logger.js');
     const closed = createApp(t.services, createLogger('silent'), { CORS_ORIGINS: [], GRAPHQL_INTROSPECTION: false, METRICS: true });
     const res = await closed.fetch('http://test/graphql', {
       method: 'POST',

@@ -3,11 +3,11 @@ import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { Writable } from 'node:stream';
-import { createApp, type App } from '../src/app.js';
-import { insertKey } from '../src/auth/api-keys.js';
-import { createServices, type Services } from '../src/services.js';
+import { createApp, type App } from '../src/boot/app.js';
+import { insertKey } from '../src/domain/auth/api-keys.js';
+import { createServices, type Services } from '../src/boot/services.js';
 import { openDatabase, type Database } from '../src/db/database.js';
-import { createLogger } from '../src/logger.js';
+import { createLogger } from '../src/boot/logger.js';
 
 let image: Blob | undefined;
 

@@ -1,8 +1,8 @@
 import { getIntrospectionQuery, Lexer, Source, TokenKind } from 'graphql';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/logger.js';
+import { createApp, type App } from '../src/boot/app.js';
+import { loadConfig } from '../src/boot/config.js';
+import { createLogger } from '../src/boot/logger.js';
 import { createTestApp, type TestApp } from './helpers.js';
 
 /**

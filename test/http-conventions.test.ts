@@ -1,8 +1,8 @@
 import { gunzipSync, brotliDecompressSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/logger.js';
+import { createApp } from '../src/boot/app.js';
+import { loadConfig } from '../src/boot/config.js';
+import { createLogger } from '../src/boot/logger.js';
 import { createTestApp, httpClient, type TestApp } from './helpers.js';
 
 /** What browsers and HTTP clients expect besides the body: CORS, compression, validators. */

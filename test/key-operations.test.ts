@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.js';
-import { insertKey } from '../src/auth/api-keys.js';
-import { createServices, type Services } from '../src/services.js';
-import { createLogger } from '../src/logger.js';
+import { createApp } from '../src/boot/app.js';
+import { insertKey } from '../src/domain/auth/api-keys.js';
+import { createServices, type Services } from '../src/boot/services.js';
+import { createLogger } from '../src/boot/logger.js';
 import { createTestApp, httpClient, type TestApp } from './helpers.js';
 
 /**

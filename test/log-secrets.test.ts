@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createApp } from '../src/app.js';
-import { generateSecret, hashSecret } from '../src/auth/keys.js';
-import { createServices } from '../src/services.js';
-import { createLogger } from '../src/logger.js';
+import { createApp } from '../src/boot/app.js';
+import { generateSecret, hashSecret } from '../src/kernel/secrets.js';
+import { createServices } from '../src/boot/services.js';
+import { createLogger } from '../src/boot/logger.js';
 import { createTestApp, httpClient, type TestApp } from './helpers.js';
 
 /**

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashSecret } from '../src/auth/keys.js';
-import { statusOf } from '../src/errors.js';
+import { hashSecret } from '../src/kernel/secrets.js';
+import { statusOf } from '../src/kernel/errors.js';
 import { dumpDatabase, type Dump } from './db-dump.js';
 import { createTestApp, type TestApp } from './helpers.js';
 

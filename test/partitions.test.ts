@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configDefaults } from '../src/config.js';
+import { configDefaults } from '../src/kernel/config.js';
 import { serviceBundle, emptyDatabase, redisAnswers, startService, within, type Service } from './processes.js';
 import { sseReader } from './sse.js';
 import { TcpProxy } from './tcp-proxy.js';
@@ -27,7 +27,7 @@ const skipReason = !base ? 'TEST_DATABASE_URL is not set (two processes need a r
 if (skipReason) console.warn(`partitions.test.ts skipped: ${skipReason}`);
 
 /**
- * PARTITIONS_AT_DEFAULTS=1 runs the issue's own check instead: the default bounds (config.ts) and
+ * PARTITIONS_AT_DEFAULTS=1 runs the issue's own check instead: the default bounds (kernel/config.ts) and
  * 20 s stalls of every link (about 90 s more).
  */
 const atDefaults = process.env.PARTITIONS_AT_DEFAULTS === '1';
@@ -50,7 +50,7 @@ const SLACK_MS = 1000;
 const DB_STALL_MS = atDefaults ? 20_000 : 3 * REQUEST_BOUND_MS;
 const STALL_MS = atDefaults ? 20_000 : 6 * Math.max(FEED_BOUND_MS, REDIS_RETRY_MS);
 const RECOVERY_MS = 2000;
-/** How often a stream polls the event log while its process's feed is down (events/hub.ts). */
+/** How often a stream polls the event log while its process's feed is down (domain/events/hub.ts). */
 const POLL_MS = 1000;
 const SYSTEM_KEY = `XI${'P'.repeat(16)}${'t'.repeat(16)}`;
 

@@ -1,17 +1,17 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { createApp } from '../src/app.js';
-import { createServices, type Services } from '../src/services.js';
-import { ReadCache } from '../src/customers/read-cache.js';
+import { createApp } from '../src/boot/app.js';
+import { createServices, type Services } from '../src/boot/services.js';
+import { ReadCache } from '../src/domain/customers/read-cache.js';
 import { openDatabase, type Database, type Sql } from '../src/db/database.js';
 import type { Customer, Setting } from '../src/generated/prisma/client.js';
-import { createLoaders } from '../src/loaders.js';
-import { createLogger } from '../src/logger.js';
+import { createLoaders } from '../src/domain/loaders.js';
+import { createLogger } from '../src/boot/logger.js';
 import { createTestApp, httpClient, type TestApp } from './helpers.js';
 
 /**
  * Customers, their settings and key lists are read from a per-process cache that the change feed
- * keeps exact (src/customers/read-cache.ts). On both databases: steady-state reads send no SQL, a
+ * keeps exact (src/domain/customers/read-cache.ts). On both databases: steady-state reads send no SQL, a
  * write here is seen at once, a deleted customer is gone at once, the LRU bound holds. On
  * PostgreSQL: a write anywhere else is seen within a second; with the feed down every read goes to
  * the database. On the embedded database the feed is this process's own writes (db/local-feed.ts).

@@ -12,7 +12,7 @@ import {
 import { z } from 'zod';
 import type { Metrics } from '../src/http/metrics.js';
 import { createRoutes, type Route } from '../src/rest/routes.js';
-import type { Services } from '../src/services.js';
+import type { Services } from '../src/boot/services.js';
 
 /**
  * The router's own route table (src/rest/routes.ts), read without an app: the handlers close over

@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Principal } from '../src/auth/principal.js';
+import type { Principal } from '../src/domain/auth/principal.js';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
-import { AppError } from '../src/errors.js';
-import { SharedRateLimiter } from '../src/shared-rate-limit.js';
+import { AppError } from '../src/kernel/errors.js';
+import { SharedRateLimiter } from '../src/domain/shared-rate-limit.js';
 import { freePort, redisAnswers, within } from './processes.js';
 
 /**

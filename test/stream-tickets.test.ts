@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashSecret } from '../src/auth/keys.js';
+import { hashSecret } from '../src/kernel/secrets.js';
 import { createTestApp, type TestApp } from './helpers.js';
 import { sseReader } from './sse.js';
 
 /**
- * Stream tickets (events/tickets.ts): how a browser's EventSource, which cannot send
+ * Stream tickets (domain/events/tickets.ts): how a browser's EventSource, which cannot send
  * `Authorization`, opens a live event stream without the key in its URL. A ticket is short-lived,
  * single-use, opens the one stream it was issued for in the name of the key that asked, and is
  * never stored or logged in clear.

@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp, type AppInput } from '../src/app.js';
+import { createApp, type AppInput } from '../src/boot/app.js';
 import { attachWebSocket, type WebSocketTransport } from '../src/graphql/websocket.js';
-import { createLogger } from '../src/logger.js';
-import type { Services } from '../src/services.js';
+import { createLogger } from '../src/boot/logger.js';
+import type { Services } from '../src/boot/services.js';
 
 /** The app as `npm start` serves it, on a loopback port: both doors, and GraphQL over WebSocket. */
 export async function serveWithWebSocket(

@@ -6,7 +6,7 @@ import { KEEPALIVE } from './keepalive.js';
 import { Listener, type ListenHandlers } from './listen.js';
 import { LocalFeed } from './local-feed.js';
 import { applyMigrations } from './migrate.js';
-import { traceSqlClient } from '../telemetry.js';
+import { traceSqlClient } from '../kernel/telemetry.js';
 
 export type Db = PrismaClient;
 export type Sql = <Row extends pg.QueryResultRow>(text: string, values: unknown[]) => Promise<Row[]>;
@@ -53,7 +53,7 @@ export interface DatabaseOptions {
   migrate?: boolean;
   /** Where the change feed LISTENs (a session-mode connection); defaults to `url`. */
   listenUrl?: string;
-  /** Bounds on waits (config.ts DB_CONNECT_TIMEOUT_MS, DB_QUERY_TIMEOUT_MS, FEED_TIMEOUT_MS). */
+  /** Bounds on waits (kernel/config.ts DB_CONNECT_TIMEOUT_MS, DB_QUERY_TIMEOUT_MS, FEED_TIMEOUT_MS). */
   timeouts?: Partial<DatabaseTimeouts>;
 }
 
@@ -136,7 +136,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   });
   // An idle client losing its server must not crash the process; the next query reconnects.
   pool.on('error', () => {});
-  // Each statement a span, when tracing is on (telemetry.ts): every client the pool makes.
+  // Each statement a span, when tracing is on (kernel/telemetry.ts): every client the pool makes.
   pool.on('connect', (client) => traceSqlClient(client));
   // Query events are how statements are counted; emitting them costs little next to the query.
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool), log: [{ emit: 'event', level: 'query' }] });

@@ -47,7 +47,7 @@ export async function startEmbeddedPostgres(dataDir?: string, image?: Blob): Pro
 
 /**
  * Two processes writing one PGlite folder would corrupt it, and the service's read cache relies on
- * being the folder's only writer (customers/read-cache.ts), so a pid file guards the folder: the
+ * being the folder's only writer (domain/customers/read-cache.ts), so a pid file guards the folder: the
  * service and the operator CLI both take it, and a second one is refused while the first runs. A
  * pid file whose process is gone (a crash, a kill -9) is stale and taken over. The file is made
  * with O_EXCL, so of two processes starting at once exactly one gets it.

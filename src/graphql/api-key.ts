@@ -1,5 +1,5 @@
 import { builder, customerArgs } from './builder.js';
-import { createApiKey, deleteApiKey, updateApiKey, updateApiKeyInput, type CreatedApiKey } from '../auth/api-keys.js';
+import { createApiKey, deleteApiKey, updateApiKey, updateApiKeyInput, type CreatedApiKey } from '../domain/auth/api-keys.js';
 import { apiKeyResource } from '../resources/api-key.js';
 import { resourceFields, zodInputFields } from './resource-fields.js';
 

@@ -12,10 +12,10 @@ import {
   updateCustomer,
   updateCustomerInput,
   updateCustomerProfile,
-} from '../customers/service.js';
+} from '../domain/customers/service.js';
 import { customerResource } from '../resources/customer.js';
 import { resourceFields, zodInputFields } from './resource-fields.js';
-import { effectiveConcurrencyLimit, getConcurrencyLimit, hardCap, listSettings } from '../customers/settings.js';
+import { effectiveConcurrencyLimit, getConcurrencyLimit, hardCap, listSettings } from '../domain/customers/settings.js';
 import { ApiKeyRef } from './api-key.js';
 import { ConcurrencyLimitRef, SettingsRef } from './settings.js';
 

@@ -1,6 +1,6 @@
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { AppError, isDatabaseUnavailable, statusOf, toAppError, withoutStack, type ErrorCode } from '../errors.js';
+import { AppError, isDatabaseUnavailable, statusOf, toAppError, withoutStack, type ErrorCode } from '../kernel/errors.js';
 
 /** The GraphQL form of a coded error: `extensions.code` and `extensions.http.status`. */
 export function toGraphQLError(error: AppError, original?: GraphQLError): GraphQLError {

@@ -1,9 +1,9 @@
 import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
-import { resolveCustomer } from '../customers/service.js';
-import { badRequest } from '../errors.js';
-import { newestEventId, type EventRow } from '../events/read.js';
-import { listEvents, resumePoint, subscribeEvents } from '../events/service.js';
-import { END_OF_STREAM, mapEvents } from '../events/stream.js';
+import { resolveCustomer } from '../domain/customers/service.js';
+import { badRequest } from '../kernel/errors.js';
+import { newestEventId, type EventRow } from '../domain/events/read.js';
+import { listEvents, resumePoint, subscribeEvents } from '../domain/events/service.js';
+import { END_OF_STREAM, mapEvents } from '../domain/events/stream.js';
 import { eventResource } from '../resources/event.js';
 import { builder } from './builder.js';
 import { CustomerRef } from './customer.js';

@@ -1,9 +1,9 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { GraphQLError, Lexer, Source, TokenKind, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { AppOptions } from '../config.js';
-import { MAX_JSON_DEPTH } from '../customers/validation.js';
-import { AppError } from '../errors.js';
+import type { AppOptions } from '../kernel/config.js';
+import { MAX_JSON_DEPTH } from '../kernel/json.js';
+import { AppError } from '../kernel/errors.js';
 import { isUtf8Charset, payloadTooLarge, unsupportedCharset } from '../http/body.js';
 import type { RequestInfo } from '../http/request.js';
 import { toGraphQLError } from './errors.js';

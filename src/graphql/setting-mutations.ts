@@ -1,7 +1,7 @@
 // The setting mutations answer the customer, so they live apart from the setting types:
 // customer.ts imports settings.ts, this file imports customer.ts, and settings.ts imports neither.
 import { builder, customerArgs } from './builder.js';
-import { removeConcurrencyLimit, removeSetting, setConcurrencyLimit, setSetting } from '../customers/settings.js';
+import { removeConcurrencyLimit, removeSetting, setConcurrencyLimit, setSetting } from '../domain/customers/settings.js';
 import { CustomerRef } from './customer.js';
 
 builder.mutationFields((t) => ({

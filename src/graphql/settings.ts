@@ -1,7 +1,7 @@
 import { builder } from './builder.js';
-import type { Setting } from '../customers/settings.js';
-import { settingsObject } from '../customers/settings.js';
-import { CONCURRENCY_LIMIT } from '../customers/settings-registry.js';
+import type { Setting } from '../domain/customers/settings.js';
+import { settingsObject } from '../domain/customers/settings.js';
+import { CONCURRENCY_LIMIT } from '../domain/customers/settings-registry.js';
 import { settingResource } from '../resources/setting.js';
 import { resourceFields } from './resource-fields.js';
 

@@ -1,4 +1,4 @@
-import { AppError, badRequest } from '../errors.js';
+import { AppError, badRequest } from '../kernel/errors.js';
 import type { HttpRequest } from './request.js';
 
 export const payloadTooLarge = (maxBytes: number) =>

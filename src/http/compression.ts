@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
+import { Lru } from '../kernel/lru.js';
 import { isStreamed, type HttpResponse } from './response.js';
 
 /** Bodies smaller than this go out as they are: compressing them saves less than it costs. */
@@ -54,7 +55,7 @@ export function chooseEncoding(acceptEncoding: string | null): Encoding | undefi
  */
 export function createCompression() {
   // The GraphiQL page (several MB, the same bytes each time) is compressed once per encoding.
-  const cache = new Map<string, Buffer>();
+  const cache = new Lru<string, Buffer>(4, { order: 'insertion' });
   return async function compress(acceptEncoding: string | null, response: HttpResponse): Promise<HttpResponse> {
     const { body, headers } = response;
     if (body == null || isStreamed(body) || headers['content-encoding']) return response;
@@ -74,13 +75,12 @@ export function createCompression() {
 }
 
 /** Bodies over 256 KiB (the GraphiQL page) are kept compressed, at most a few of them. */
-async function encodeCached(cache: Map<string, Buffer>, encoding: Encoding, bytes: Uint8Array): Promise<Buffer> {
+async function encodeCached(cache: Lru<string, Buffer>, encoding: Encoding, bytes: Uint8Array): Promise<Buffer> {
   if (bytes.byteLength < 256 * 1024) return encoders[encoding](bytes);
   const key = `${encoding}:${createHash('sha256').update(bytes).digest('base64')}`;
   let encoded = cache.get(key);
   if (!encoded) {
     encoded = await encoders[encoding](bytes);
-    if (cache.size >= 4) cache.delete(cache.keys().next().value!);
     cache.set(key, encoded);
   }
   return encoded;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { redactSecrets, type Logger } from '../logger.js';
+import type { Logger } from 'pino';
+import { redactSecrets } from '../kernel/secrets.js';
 import type { Metrics } from './metrics.js';
 import type { RequestInfo } from './request.js';
 

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { RateLimitMode } from '../rate-limit.js';
-import type { ReadCacheStats } from '../customers/read-cache.js';
+import type { RateLimitMode } from '../domain/rate-limit.js';
+import type { ReadCacheStats } from '../domain/customers/read-cache.js';
 
 /** What the pool tells about its connections (a pg Pool has these). */
 export interface PoolStats {

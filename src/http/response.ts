@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import type { AppError } from '../errors.js';
+import type { AppError } from '../kernel/errors.js';
 
 export const JSON_TYPE = 'application/json; charset=utf-8';
 

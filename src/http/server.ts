@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { toAppError } from '../errors.js';
+import { describeError, toAppError } from '../kernel/errors.js';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import { describeError, type Logger } from '../logger.js';
-import { activeTracer, incomingContext, traceResponse } from '../telemetry.js';
+import type { Logger } from 'pino';
+import { activeTracer, incomingContext, traceResponse } from '../kernel/telemetry.js';
 import { createCompression } from './compression.js';
 import { createCors } from './cors.js';
 import { createRequestLog, requestId } from './log.js';
@@ -61,7 +61,7 @@ export function createFrontDoor(parts: {
     return { requestId: id, callerId: id === incomingId, start: performance.now() };
   };
 
-  // With tracing on, each request is a server span (telemetry.ts); off, `answer` is called as is.
+  // With tracing on, each request is a server span (kernel/telemetry.ts); off, `answer` is called as is.
   const tracer = activeTracer();
   const handle = tracer
     ? (request: HttpRequest): Promise<HttpResponse> =>

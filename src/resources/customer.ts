@@ -1,9 +1,6 @@
-import type { Customer, Setting } from '../generated/prisma/client.js';
+import type { CustomerView } from '../domain/customers/service.js';
+import { settingsObject } from '../domain/customers/settings.js';
 import { defineResource } from './define.js';
-import { settingsObject } from './setting.js';
-
-/** A customer as the doors show it: the stored row and, for REST, its settings. */
-export type CustomerView = Customer & { settings?: Setting[] };
 
 /** The customer (tenant) account, in the reference's order of fields. */
 export const customerResource = defineResource<CustomerView>('Customer', {

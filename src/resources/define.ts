@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { jsonValue } from '../customers/validation.js';
+import { jsonValue } from '../kernel/json.js';
 
 /**
  * One description per resource. A resource lists its fields once, in the order the platform

@@ -1,4 +1,4 @@
-import type { EventRow } from '../events/read.js';
+import type { EventRow } from '../domain/events/read.js';
 import { defineResource } from './define.js';
 
 /** A change to a customer, its profile, its settings or its keys (contract 4c). */

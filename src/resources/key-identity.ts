@@ -1,12 +1,6 @@
-import type { ApiKey, Customer } from '../generated/prisma/client.js';
+import type { KeyIdentity } from '../domain/auth/api-keys.js';
 import { apiKeyResource } from './api-key.js';
 import { defineResource } from './define.js';
-
-/** The calling key and the customer that owns it (none for a system key). */
-export interface KeyIdentity {
-  key: ApiKey;
-  customer: Customer | null;
-}
 
 /**
  * What `GET /keys/self` answers: who the calling key is. The platform's first PHP library calls it

@@ -14,8 +14,3 @@ export const settingResource = defineResource<Setting>('Setting', {
     modifiedAt: { kind: 'timestamp', description: 'When the value last changed.', get: (s) => s.modifiedAt },
   },
 });
-
-/** A customer's settings as the `settings` object of its REST rendering: `{ name: value }`. */
-export function settingsObject(settings: Setting[]): Record<string, unknown> {
-  return Object.fromEntries(settings.map((s) => [s.name, s.value]));
-}

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { statusOf, type ErrorCode } from '../errors.js';
-import { configDefaults } from '../config.js';
+import { statusOf, type ErrorCode } from '../kernel/errors.js';
+import { configDefaults } from '../kernel/config.js';
 import { TAGS, type Route } from './routes.js';
 import { components, errorJson } from './schemas.js';
 

@@ -8,14 +8,15 @@ import {
   resolveApiKey,
   updateApiKey,
   updateApiKeyInput,
-} from '../auth/api-keys.js';
-import type { Services } from '../services.js';
-import type { RequestContext } from '../request-context.js';
+} from '../domain/auth/api-keys.js';
+import type { Services } from '../domain/services.js';
+import type { RequestContext } from '../domain/request-context.js';
 import {
   allCustomers,
   createCustomer,
   createCustomerInput,
   type Customer,
+  type CustomerView,
   deleteCustomer,
   pageCustomers,
   refuseRename,
@@ -23,7 +24,7 @@ import {
   resolveCustomer,
   updateCustomer,
   updateCustomerInput,
-} from '../customers/service.js';
+} from '../domain/customers/service.js';
 import {
   listSettings,
   removeConcurrencyLimit,
@@ -33,17 +34,17 @@ import {
   setConcurrencyLimit,
   setSetting,
   settingsObject,
-} from '../customers/settings.js';
-import { unavailable } from '../errors.js';
+} from '../domain/customers/settings.js';
+import { unavailable } from '../kernel/errors.js';
 import { apiKeyResource } from '../resources/api-key.js';
-import { customerResource, type CustomerView } from '../resources/customer.js';
+import { customerResource } from '../resources/customer.js';
 import { eventResource } from '../resources/event.js';
 import { keyIdentityResource } from '../resources/key-identity.js';
-import { eventsStreamQuery, listEvents, openEventStream, resumePoint } from '../events/service.js';
-import { issueTicket, TICKET_TTL_SECONDS } from '../events/tickets.js';
+import { eventsStreamQuery, listEvents, openEventStream, resumePoint } from '../domain/events/service.js';
+import { issueTicket, TICKET_TTL_SECONDS } from '../domain/events/tickets.js';
 import { DIALECTS, timestamp, type Dialect } from '../resources/define.js';
 import { settingResource } from '../resources/setting.js';
-import type { ApiKey, CreatedApiKey } from '../auth/api-keys.js';
+import type { ApiKey, CreatedApiKey } from '../domain/auth/api-keys.js';
 import { MERGE_PATCH_TYPE, Reply } from './reply.js';
 import type { Metrics } from '../http/metrics.js';
 import type { HttpRequest } from '../http/request.js';
@@ -94,7 +95,7 @@ interface RouteInfo {
   bodyTypes?: string[];
   /** Other media types the success may be answered in, chosen by `Accept` (an event stream). */
   alternates?: { type: string; description: string }[];
-  /** A live stream that a stream ticket (`?ticket=`) may open instead of a key (events/tickets.ts). */
+  /** A live stream that a stream ticket (`?ticket=`) may open instead of a key (domain/events/tickets.ts). */
   ticket?: boolean;
 }
 
@@ -633,7 +634,7 @@ function eventRoute(where: 'all' | { prefix: string; dialect: Dialect; tag: Tag;
       const scope = all ? 'all' : { customer: params.customer! };
       const after = resumePoint(request.headers.get('last-event-id'), query.after);
       if (request.headers.get('accept')?.includes(SSE)) {
-        const body = await openEventStream(ctx, scope, after, disconnect);
+        const body = await openEventStream(ctx, scope, after, (event) => eventResource.render(event, 'customers'), disconnect);
         return new Reply({
           body,
           // No proxy may buffer or transform it (X-Accel-Buffering: nginx).
@@ -650,7 +651,7 @@ function eventRoute(where: 'all' | { prefix: string; dialect: Dialect; tag: Tag;
 
 /**
  * A stream ticket: what a browser's EventSource puts in the stream's URL instead of the key
- * (events/tickets.ts). Who may ask is who may read the stream.
+ * (domain/events/tickets.ts). Who may ask is who may read the stream.
  */
 function ticketRoute(where: 'all' | { prefix: string; dialect: Dialect; tag: Tag; operationId: string; created: 200 | 201 }): Route {
   const all = where === 'all';

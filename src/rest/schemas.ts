@@ -1,16 +1,16 @@
 import { z } from 'zod';
-import { createApiKeyInput, updateApiKeyInput } from '../auth/api-keys.js';
-import { SECRET_PATTERN } from '../auth/keys.js';
-import { statusOf } from '../errors.js';
+import { createApiKeyInput, updateApiKeyInput } from '../domain/auth/api-keys.js';
+import { SECRET_PATTERN } from '../kernel/secrets.js';
+import { statusOf } from '../kernel/errors.js';
 import { apiKeyResource } from '../resources/api-key.js';
 import { customerResource } from '../resources/customer.js';
 import { eventResource } from '../resources/event.js';
 import { keyIdentityResource } from '../resources/key-identity.js';
 import type { Dialect } from '../resources/define.js';
 import { settingResource } from '../resources/setting.js';
-import { createCustomerInput, customerPageInput, updateCustomerInput } from '../customers/service.js';
-import { settingsRegistry, supportedSettings, CONCURRENCY_LIMIT } from '../customers/settings-registry.js';
-import { jsonValue } from '../customers/validation.js';
+import { createCustomerInput, customerPageInput, updateCustomerInput } from '../domain/customers/service.js';
+import { settingsRegistry, supportedSettings, CONCURRENCY_LIMIT } from '../domain/customers/settings-registry.js';
+import { jsonValue } from '../kernel/json.js';
 
 /**
  * The REST shapes: request bodies (most are the services' own input schemas), and the JSON the

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { resumePoint } from '../../src/events/service.js';
-import { Recheck } from '../../src/events/stream.js';
+import { resumePoint } from '../../src/domain/events/service.js';
+import { Recheck } from '../../src/domain/events/stream.js';
 
 describe('a resume point', () => {
   it('is Last-Event-ID when sent, else `after`, else 0', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_ID, matchesRef, nameProblem, parseCustomerRef, refKey } from '../../src/customers/identifiers.js';
+import { MAX_ID, matchesRef, nameProblem, parseCustomerRef, refKey } from '../../src/domain/customers/identifiers.js';
 
 describe('a customer reference', () => {
   it.each([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mergePatch } from '../../src/customers/merge-patch.js';
+import { mergePatch } from '../../src/kernel/merge-patch.js';
 import { APPENDIX_A } from '../rfc7396.js';
 
 describe('mergePatch', () => {
