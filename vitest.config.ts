@@ -28,11 +28,13 @@ export default defineConfig({
     maxWorkers: 2,
     // Tiers that run alone (`npx vitest run --project unit`):
     // - `unit`: what is pure, with no database, no network and no process (seconds);
+    // - `schema`: operations executed against the GraphQL schema with loaders over fixtures (no I/O);
     // - `app`: the service in-process on a real database (embedded, or TEST_DATABASE_URL's), over HTTP;
     // - `process`: the bundled service and CLI as processes: start, shutdown, workers, replicas,
     //   partitions, the data folder's guard, the CLI.
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      { extends: true, test: { name: 'schema', include: ['test/schema/**/*.test.ts'] } },
       {
         extends: true,
         test: { name: 'app', isolate: false, include: ['test/*.test.ts'], exclude: processTier, globalSetup: ['test/global-setup.ts'] },
