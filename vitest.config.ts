@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /** The tests that start service or CLI processes (bundles built once, test/global-setup.ts). */
 const processTier = [
@@ -14,6 +15,18 @@ const processTier = [
   'test/workers.test.ts',
 ];
 
+/**
+ * The process tier's files first: each is long and mostly waits on its child processes, so started
+ * first they run beside the many short files instead of alone at the end of the run.
+ */
+class ProcessTierFirst extends BaseSequencer {
+  async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const first = (spec: TestSpecification) => (spec.project.name === 'process' ? 0 : 1);
+    return sorted.sort((a, b) => first(a) - first(b));
+  }
+}
+
 export default defineConfig({
   resolve: {
     // Node resolves `graphql` to its CommonJS entry for the libraries; make the test transform pick
@@ -26,6 +39,7 @@ export default defineConfig({
     // Each test file gets its own database; two at a time suits a 2-core machine.
     pool: 'forks',
     maxWorkers: 2,
+    sequence: { sequencer: ProcessTierFirst },
     // Tiers that run alone (`npx vitest run --project unit`):
     // - `unit`: what is pure, with no database, no network and no process (seconds);
     // - `schema`: operations executed against the GraphQL schema with loaders over fixtures (no I/O);
@@ -39,7 +53,7 @@ export default defineConfig({
         extends: true,
         test: { name: 'app', isolate: false, include: ['test/*.test.ts'], exclude: processTier, globalSetup: ['test/global-setup.ts'] },
       },
-      { extends: true, test: { name: 'process', include: processTier, globalSetup: ['test/global-setup.ts'] } },
+      { extends: true, test: { name: 'process', isolate: false, include: processTier, globalSetup: ['test/global-setup.ts'] } },
     ],
   },
 });
