@@ -20,7 +20,7 @@ const processTier = [
  * first they run beside the many short files instead of alone at the end of the run.
  */
 class ProcessTierFirst extends BaseSequencer {
-  async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const sorted = await super.sort(files);
     const first = (spec: TestSpecification) => (spec.project.name === 'process' ? 0 : 1);
     return sorted.sort((a, b) => first(a) - first(b));

@@ -1,10 +1,9 @@
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliBundle, serviceBundle, killAndWait, startService, type Service } from './processes.js';
+import { cliBundle, migratedDataDir, serviceBundle, killAndWait, startService, type Service } from './processes.js';
 
 /**
  * The embedded database's folder serves one process at a time (a pid file, src/db/embedded.ts):
@@ -13,7 +12,7 @@ import { cliBundle, serviceBundle, killAndWait, startService, type Service } fro
  * gone does not block the next start.
  */
 const run = promisify(execFile);
-const dataDir = mkdtempSync(join(tmpdir(), 'gateway-guard-'));
+const dataDir = migratedDataDir('gateway-guard-');
 const pidFile = join(dataDir, 'gateway.pid');
 const env = { DATA_DIR: dataDir, DATABASE_URL: undefined, ADMIN_API_KEY: undefined, WORKERS: undefined };
 const IN_USE = /The embedded database in \S+ is in use by process (\d+), and it serves one process at a time\. Stop that process first, or set DATABASE_URL/;
@@ -77,7 +76,7 @@ describe('the embedded database folder, guarded by its pid file', () => {
     // The first is untouched by both attempts.
     expect((await first.fetch('/ready')).status).toBe(200);
     expect(Number(readFileSync(pidFile, 'utf8'))).toBe(first.child.pid);
-    // Three process starts (two of them refused) and the CLI through tsx: minutes on a busy machine.
+    // Three process starts (two of them refused) and the CLI: a minute on a busy machine.
   }, 180_000);
 
   it('a pid file whose process is gone does not block a start; a clean stop removes it', async () => {

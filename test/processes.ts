@@ -1,5 +1,8 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import { createConnection, createServer } from 'node:net';
 import pg from 'pg';
@@ -14,6 +17,17 @@ export const serviceBundle = (): string => inject('serviceBundle');
 
 /** The operator CLI, bundled like the service (test/global-setup.ts). */
 export const cliBundle = (): string => inject('cliBundle');
+
+/**
+ * A new embedded data folder holding the migrated database test/global-setup.ts dumped: a service
+ * started on it skips initdb and the migrations. For tests about something else than a first start
+ * (test/start.test.ts and the CLI's tests start from an empty folder).
+ */
+export function migratedDataDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  execFileSync('tar', ['-xf', inject('embeddedImage'), '-C', dir], { stdio: 'ignore' });
+  return dir;
+}
 
 export interface Service {
   child: ChildProcess;

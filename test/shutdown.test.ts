@@ -1,16 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createTestDatabase } from './helpers.js';
-import { serviceBundle } from './processes.js';
+import { migratedDataDir, serviceBundle } from './processes.js';
 
 /**
  * Graceful shutdown of the real entry (`src/main.ts`, bundled as `npm start` builds it): SIGTERM while writes are in flight. The
@@ -19,7 +18,7 @@ import { serviceBundle } from './processes.js';
  * is closed and the process exits 0 within 10 s. After a restart every acknowledged write is there.
  * On TEST_DATABASE_URL's server when it is set (a fresh database), else the embedded one.
  */
-const dataDir = mkdtempSync(join(tmpdir(), 'gateway-shutdown-'));
+const dataDir = migratedDataDir('gateway-shutdown-');
 const ADMIN = `XI${randomBytes(24).toString('base64').replace(/[^A-Za-z0-9]/g, '').padEnd(32, 'x').slice(0, 32)}`;
 let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
 
