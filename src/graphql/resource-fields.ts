@@ -59,30 +59,28 @@ function unwrap(schema: z.ZodType): { inner: z.ZodType; optional: boolean; descr
   let optional = false;
   let description = z.globalRegistry.get(inner)?.description;
   for (;;) {
-    const def = inner._zod.def as { type: string; innerType?: z.ZodType };
-    if ((def.type === 'optional' || def.type === 'nullable' || def.type === 'default') && def.innerType) {
-      optional ||= def.type !== 'nullable';
-      inner = def.innerType;
+    if (inner instanceof z.ZodOptional || inner instanceof z.ZodNullable || inner instanceof z.ZodDefault) {
+      optional ||= !(inner instanceof z.ZodNullable);
+      inner = inner.unwrap() as z.ZodType;
       description ??= z.globalRegistry.get(inner)?.description;
     } else return { inner, optional, description };
   }
 }
 
 function graphqlType(schema: z.ZodType): string | undefined {
-  const def = schema._zod.def as { type: string; format?: string };
-  switch (def.type) {
+  switch (schema.type) {
     case 'string':
       return 'String';
     case 'boolean':
       return 'Boolean';
     case 'number':
-      return def.format === 'safeint' || (schema as z.ZodNumber).isInt ? 'Int' : 'Float';
+      return (schema as z.ZodNumber).format === 'safeint' || (schema as z.ZodNumber).isInt ? 'Int' : 'Float';
     case 'record':
     case 'object':
       return 'JSONObject';
     case 'never':
       return undefined;
     default:
-      throw new Error(`No GraphQL input type for a zod ${def.type}`);
+      throw new Error(`No GraphQL input type for a zod ${schema.type}`);
   }
 }

@@ -110,9 +110,10 @@ export function dialectBody<S extends z.ZodType>(schema: S, dialect: Dialect): S
 
 /** The strict body without its read-only members and with unknown members stripped, documented as the strict one. */
 function lenientForm(schema: z.ZodType): z.ZodObject {
-  const def = (schema as unknown as z.ZodObject)._zod.def;
-  const shape = Object.fromEntries(Object.entries(def.shape).filter(([, field]) => !isReadOnly(field)));
-  const lenient = (schema as unknown as z.ZodObject).clone({ ...def, shape, catchall: undefined });
+  const strict = schema as unknown as z.ZodObject;
+  const shape = Object.fromEntries(Object.entries(strict.shape).filter(([, field]) => !isReadOnly(field)));
+  // The strict form's definition (its checks, the refinements, included) with the members kept and no catchall.
+  const lenient = strict.clone({ ...strict.def, shape, catchall: undefined });
   // The documentation of the strict form (descriptions, the `oneOf` a refinement checks) holds for this one too.
   const meta = z.globalRegistry.get(schema);
   return meta ? lenient.meta(meta) : lenient;
@@ -131,8 +132,7 @@ export const tenantUpdateCustomerBody = lenientForm(updateCustomerInput)
 
 /** `z.never().optional()`: how the input schemas name read-only fields so the strict form refuses them by name. */
 function isReadOnly(field: z.ZodType): boolean {
-  const def = field._zod.def as { type: string; innerType?: z.ZodType };
-  return def.type === 'optional' && def.innerType?._zod.def.type === 'never';
+  return field instanceof z.ZodOptional && field.unwrap() instanceof z.ZodNever;
 }
 
 // ---- responses --------------------------------------------------------------------------------
