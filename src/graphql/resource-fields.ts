@@ -44,12 +44,21 @@ export function resourceFields<S>(t: FieldBuilder, resource: Resource<S>): Recor
  * left out: a GraphQL input simply has no such field.
  */
 export function zodInputFields(t: InputFieldBuilder, schema: z.ZodObject): Record<string, never> {
+  return zodFields((options) => t.field(options), schema);
+}
+
+/** The members of a zod object as a field's GraphQL arguments, as zodInputFields makes input fields. */
+export function zodArgs(t: { arg(options: object): unknown }, schema: z.ZodObject): Record<string, never> {
+  return zodFields((options) => t.arg(options), schema);
+}
+
+function zodFields(make: (options: object) => unknown, schema: z.ZodObject): Record<string, never> {
   const fields: Record<string, unknown> = {};
   for (const [name, field] of Object.entries(schema.shape) as [string, z.ZodType][]) {
     const { inner, optional, description } = unwrap(field);
     const type = graphqlType(inner);
     if (!type) continue;
-    fields[name] = t.field({ type, required: !optional, ...(description && { description }) });
+    fields[name] = make({ type, required: !optional, ...(description && { description }) });
   }
   return fields as Record<string, never>;
 }
