@@ -1,7 +1,9 @@
 import { builder, customerArgs } from './builder.js';
-import { createApiKey, deleteApiKey, updateApiKey, updateApiKeyInput, type CreatedApiKey } from '../domain/auth/api-keys.js';
+import { createApiKeyInput, updateApiKeyInput, type CreatedApiKey } from '../domain/auth/api-keys.js';
+import { createApiKeyOperation, deleteApiKeyOperation, updateApiKeyOperation } from '../resources/operations/api-key.js';
+import { operationField } from './operations.js';
 import { apiKeyResource } from '../resources/api-key.js';
-import { resourceFields, zodInputFields } from './resource-fields.js';
+import { resourceFields, zodArgs, zodInputFields } from './resource-fields.js';
 
 export const ApiKeyRef = builder.prismaObject('ApiKey', {
   description: apiKeyResource.description,
@@ -24,31 +26,27 @@ const UpdateApiKeyInput = builder.inputType('UpdateApiKeyInput', {
 /** How a key is named in arguments, as in REST paths. */
 const KEY_REF = 'The key: its `keyId`, its numeric `id`, or its name when exactly one live key of the customer has it.';
 
+type CustomerArg = { customer: string | number };
+
+// The key operations are declared once (src/resources/operations/api-key.ts); createApiKey's
+// arguments are its input schema's. revokeApiKey names the key `keyId` and answers it as it was,
+// where REST answers 204.
 builder.mutationFields((t) => ({
-  createApiKey: t.field({
+  ...operationField(t, createApiKeyOperation, {
     type: CreatedApiKeyRef,
-    description: 'Issues a customer key for the customer (its owner or a system key).',
-    args: {
-      ...customerArgs,
-      name: t.arg.string({ required: true, description: 'A label for the key, 1 to 128 characters without control characters.' }),
-    },
-    resolve: (_root, { customer, name }, ctx) => createApiKey(ctx, String(customer), { name }),
+    args: { ...customerArgs, ...zodArgs(t, createApiKeyInput) },
+    target: ({ customer }: CustomerArg & { name: string }) => ({ customer: String(customer) }),
+    input: ({ name }: CustomerArg & { name: string }) => ({ name }),
   }),
-  updateApiKey: t.field({
+  ...operationField(t, updateApiKeyOperation, {
     type: ApiKeyRef,
-    description:
-      'Renames a key, or suspends (`active: false`) or resumes (`active: true`) it. A suspended key is refused at ' +
-      'once on this process and within a second on every other one.',
     args: { ...customerArgs, key: t.arg.string({ required: true, description: KEY_REF }), input: t.arg({ type: UpdateApiKeyInput, required: true, description: 'What to change.' }) },
-    resolve: (_root, { customer, key, input }, ctx) =>
-      updateApiKey(ctx, String(customer), key, Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined && v !== null))),
+    target: ({ customer, key }: CustomerArg & { key: string; input: object }) => ({ customer: String(customer), key }),
+    input: ({ input }: CustomerArg & { key: string; input: object }) => Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined && v !== null)),
   }),
-  revokeApiKey: t.field({
+  ...operationField(t, deleteApiKeyOperation, {
     type: ApiKeyRef,
-    description:
-      'Deletes a key: refused for ever (at once on this process, within a second on every other one) and gone from ' +
-      'every list. Answers the key as it was.',
     args: { ...customerArgs, keyId: t.arg.string({ required: true, description: KEY_REF }) },
-    resolve: (_root, { customer, keyId }, ctx) => deleteApiKey(ctx, String(customer), keyId),
+    target: ({ customer, keyId }: CustomerArg & { keyId: string }) => ({ customer: String(customer), key: keyId }),
   }),
 }));

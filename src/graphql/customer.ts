@@ -2,17 +2,16 @@ import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@poth
 import { builder } from './builder.js';
 import {
   countCustomers,
-  createCustomer,
   createCustomerInput,
   currentCustomer,
-  deleteCustomer,
   listCustomers,
   mergeCustomerProfile,
   resolveCustomer,
-  updateCustomer,
   updateCustomerInput,
   updateCustomerProfile,
 } from '../domain/customers/service.js';
+import { createCustomerOperation, deleteCustomerOperation, updateCustomerOperation } from '../resources/operations/customer.js';
+import { operationField } from './operations.js';
 import { customerResource } from '../resources/customer.js';
 import { resourceFields, zodInputFields } from './resource-fields.js';
 import { effectiveConcurrencyLimit, getConcurrencyLimit, hardCap, listSettings } from '../domain/customers/settings.js';
@@ -128,23 +127,27 @@ function defined<T extends object>(input: T): Partial<T> {
   return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
+type CustomerArg = { customer: string | number };
+
 builder.mutationFields((t) => ({
-  createCustomer: t.field({
+  // createCustomer, updateCustomer and deleteCustomer are declared once (src/resources/operations/customer.ts).
+  ...operationField(t, createCustomerOperation, {
     type: CustomerRef,
-    description: 'Registers a customer (system keys only).',
     args: { input: t.arg({ type: CreateCustomerInput, required: true, description: 'The new customer.' }) },
-    resolve: (_root, { input }, ctx) => createCustomer(ctx, defined(input)),
+    // A new customer: the operation names no existing one.
+    target: () => ({ customer: 'self' }),
+    input: ({ input }: { input: object }) => defined(input),
   }),
-  updateCustomer: t.field({
+  ...operationField(t, updateCustomerOperation, {
     type: CustomerRef,
-    description:
-      'Changes `active`, `billingPlan` (system keys only) or `profile` (merged, as mergeCustomerProfile does).',
     args: {
       customer: t.arg({ type: 'ID', required: true, description: '"self", a UUID, an id or a name' }),
       input: t.arg({ type: UpdateCustomerInput, required: true, description: 'What to change.' }),
     },
-    resolve: (_root, { customer, input }, ctx) => updateCustomer(ctx, String(customer), defined(input)),
+    target: ({ customer }: CustomerArg & { input: object }) => ({ customer: String(customer) }),
+    input: ({ input }: CustomerArg & { input: object }) => defined(input),
   }),
+  // The profile as a whole, and a merge patch of it alone: GraphQL's own forms, with no REST route.
   updateCustomerProfile: t.field({
     type: CustomerRef,
     description: 'Replaces the customer-managed profile.',
@@ -165,12 +168,10 @@ builder.mutationFields((t) => ({
     },
     resolve: (_root, { customer, patch }, ctx) => mergeCustomerProfile(ctx, String(customer), patch),
   }),
-  deleteCustomer: t.field({
+  ...operationField(t, deleteCustomerOperation, {
     type: CustomerRef,
-    description:
-      'Deletes a customer (system keys only): from then on it is not found by any read, its keys are refused, its ' +
-      'data is kept and its name stays taken. Answers the customer as the deletion left it (`deletedAt` set).',
     args: { customer: t.arg({ type: 'ID', required: true, description: 'A UUID, an id or a name' }) },
-    resolve: async (_root, { customer }, ctx) => (await deleteCustomer(ctx, String(customer))).deleted,
+    target: ({ customer }: CustomerArg) => ({ customer: String(customer) }),
+    answer: ({ deleted }) => deleted,
   }),
 }));

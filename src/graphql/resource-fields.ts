@@ -44,12 +44,21 @@ export function resourceFields<S>(t: FieldBuilder, resource: Resource<S>): Recor
  * left out: a GraphQL input simply has no such field.
  */
 export function zodInputFields(t: InputFieldBuilder, schema: z.ZodObject): Record<string, never> {
+  return zodFields((options) => t.field(options), schema);
+}
+
+/** The members of a zod object as a field's GraphQL arguments, as zodInputFields makes input fields. */
+export function zodArgs(t: { arg(options: object): unknown }, schema: z.ZodObject): Record<string, never> {
+  return zodFields((options) => t.arg(options), schema);
+}
+
+function zodFields(make: (options: object) => unknown, schema: z.ZodObject): Record<string, never> {
   const fields: Record<string, unknown> = {};
   for (const [name, field] of Object.entries(schema.shape) as [string, z.ZodType][]) {
     const { inner, optional, description } = unwrap(field);
     const type = graphqlType(inner);
     if (!type) continue;
-    fields[name] = t.field({ type, required: !optional, ...(description && { description }) });
+    fields[name] = make({ type, required: !optional, ...(description && { description }) });
   }
   return fields as Record<string, never>;
 }
@@ -59,30 +68,28 @@ function unwrap(schema: z.ZodType): { inner: z.ZodType; optional: boolean; descr
   let optional = false;
   let description = z.globalRegistry.get(inner)?.description;
   for (;;) {
-    const def = inner._zod.def as { type: string; innerType?: z.ZodType };
-    if ((def.type === 'optional' || def.type === 'nullable' || def.type === 'default') && def.innerType) {
-      optional ||= def.type !== 'nullable';
-      inner = def.innerType;
+    if (inner instanceof z.ZodOptional || inner instanceof z.ZodNullable || inner instanceof z.ZodDefault) {
+      optional ||= !(inner instanceof z.ZodNullable);
+      inner = inner.unwrap() as z.ZodType;
       description ??= z.globalRegistry.get(inner)?.description;
     } else return { inner, optional, description };
   }
 }
 
 function graphqlType(schema: z.ZodType): string | undefined {
-  const def = schema._zod.def as { type: string; format?: string };
-  switch (def.type) {
+  switch (schema.type) {
     case 'string':
       return 'String';
     case 'boolean':
       return 'Boolean';
     case 'number':
-      return def.format === 'safeint' || (schema as z.ZodNumber).isInt ? 'Int' : 'Float';
+      return (schema as z.ZodNumber).format === 'safeint' || (schema as z.ZodNumber).isInt ? 'Int' : 'Float';
     case 'record':
     case 'object':
       return 'JSONObject';
     case 'never':
       return undefined;
     default:
-      throw new Error(`No GraphQL input type for a zod ${def.type}`);
+      throw new Error(`No GraphQL input type for a zod ${schema.type}`);
   }
 }

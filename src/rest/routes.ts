@@ -1,40 +1,17 @@
 import type { z } from 'zod';
-import {
-  callingKey,
-  createApiKey,
-  createApiKeyInput,
-  deleteApiKey,
-  listApiKeys,
-  resolveApiKey,
-  updateApiKey,
-  updateApiKeyInput,
-} from '../domain/auth/api-keys.js';
+import { callingKey, type ApiKey, type CreatedApiKey } from '../domain/auth/api-keys.js';
 import type { Services } from '../domain/services.js';
 import type { RequestContext } from '../domain/request-context.js';
 import {
   allCustomers,
-  createCustomer,
-  createCustomerInput,
   type Customer,
   type CustomerView,
-  deleteCustomer,
   pageCustomers,
-  refuseRename,
   requireSystem,
   resolveCustomer,
-  updateCustomer,
   updateCustomerInput,
 } from '../domain/customers/service.js';
-import {
-  listSettings,
-  removeConcurrencyLimit,
-  removeSetting,
-  requireConcurrencyLimit,
-  requireSetting,
-  setConcurrencyLimit,
-  setSetting,
-  settingsObject,
-} from '../domain/customers/settings.js';
+import { listSettings, settingsObject } from '../domain/customers/settings.js';
 import { unavailable } from '../kernel/errors.js';
 import { apiKeyResource } from '../resources/api-key.js';
 import { customerResource } from '../resources/customer.js';
@@ -44,12 +21,34 @@ import { eventsStreamQuery, listEvents, openEventStream, resumePoint } from '../
 import { issueTicket, TICKET_TTL_SECONDS } from '../domain/events/tickets.js';
 import { DIALECTS, timestamp, type Dialect } from '../resources/define.js';
 import { settingResource } from '../resources/setting.js';
-import type { ApiKey, CreatedApiKey } from '../domain/auth/api-keys.js';
+import { summaryOf, type Operation, type Target, type Who } from '../resources/operations/define.js';
+import {
+  createCustomerOperation,
+  deleteCustomerOperation,
+  getCustomerOperation,
+  updateCustomerOperation,
+} from '../resources/operations/customer.js';
+import {
+  getConcurrencyLimitOperation,
+  getSettingOperation,
+  listSettingsOperation,
+  putSettingOperation,
+  removeConcurrencyLimitOperation,
+  removeSettingOperation,
+  setConcurrencyLimitOperation,
+  setSettingOperation,
+} from '../resources/operations/settings.js';
+import {
+  createApiKeyOperation,
+  deleteApiKeyOperation,
+  getApiKeyOperation,
+  listApiKeysOperation,
+  updateApiKeyOperation,
+} from '../resources/operations/api-key.js';
 import { MERGE_PATCH_TYPE, Reply } from './reply.js';
 import type { Metrics } from '../http/metrics.js';
 import type { HttpRequest } from '../http/request.js';
 import {
-  concurrencyLimitBody,
   concurrencyLimitJson,
   eventListJson,
   keyIdentityJson,
@@ -58,9 +57,7 @@ import {
   dialectJson,
   listCustomersQuery,
   listTenantsQuery,
-  setSettingBody,
   settingsJson,
-  settingValueBody,
   readyJson,
   statusJson,
   tenantUpdateCustomerBody,
@@ -68,8 +65,8 @@ import {
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
-/** Who may call a route. Documentation: the services enforce it. */
-export type Who = 'anyone' | 'owner or system' | 'system';
+/** Who may call a route (resources/operations/define.ts). Documentation: the services enforce it. */
+export type { Who };
 
 interface RouteInfo {
   method: Method;
@@ -195,15 +192,134 @@ export function createRoutes({ services, metrics, openApi }: RouteDeps): Route[]
   return routes;
 }
 
+/**
+ * What sets a dialect's routes apart, said once per dialect: the tenants dialect is the customers
+ * one with these options. Every route of a dialect is made from the same operations with its
+ * options; no route asks which dialect it is in.
+ */
+interface DialectOptions {
+  dialect: Dialect;
+  /** The path family: `/customers` or `/tenants`. */
+  prefix: string;
+  /** How the dialect's texts call a customer. */
+  noun: 'customer' | 'tenant';
+  /** The tag of every route of the dialect; none: each route's own. */
+  tag?: Tag;
+  /** operationIds are this followed by the operation's name, capitalised (`tenantsGetCustomer`); none: the name. */
+  operationIdPrefix?: string;
+  /** What a create answers: 201, or the platform's older 200. */
+  createStatus: 200 | 201;
+  /**
+   * Unknown and read-only body members are ignored, not refused (the platform's published clients
+   * send extra members): each body is read in its lenient form (rest/schemas.ts `dialectBody`).
+   */
+  lenientBodies: boolean;
+  /** The body `PATCH` (and `PUT`) on a customer reads, and what the document says of its members. */
+  update: { body: z.ZodType; rule: string };
+  /** `PUT` on a customer updates it as `PATCH` does (the platform's first PHP library updates with `PUT`). */
+  putUpdates: boolean;
+  /** `GET …/{customer}/{apikeys,keys}/self` tells the calling key who it is. */
+  keySelf: boolean;
+  /** The list of customers: its query, and what it answers. */
+  list: { query: z.ZodType; summary: string; description: string };
+}
+
+const DIALECT_OPTIONS: Record<Dialect, DialectOptions> = {
+  customers: {
+    dialect: 'customers',
+    prefix: '/customers',
+    noun: 'customer',
+    createStatus: 201,
+    lenientBodies: false,
+    update: { body: updateCustomerInput, rule: 'Read-only fields are refused with 400.' },
+    putUpdates: false,
+    keySelf: false,
+    list: {
+      query: listCustomersQuery,
+      summary: 'List customers',
+      description:
+        'All customers in id order, a page at a time: `limit` of them (1 to 500, 50 by default) after the customer ' +
+        'whose id is `after`. The answer is a JSON array; when more customers follow, the `Link` header holds the ' +
+        'next page: `Link: </customers?limit=50&after=1234>; rel="next"`. No `Link` header: this is the last page.',
+    },
+  },
+  tenants: {
+    dialect: 'tenants',
+    prefix: '/tenants',
+    noun: 'tenant',
+    tag: 'Tenants (compatibility dialect)',
+    operationIdPrefix: 'tenants',
+    createStatus: 200,
+    lenientBodies: true,
+    update: { body: tenantUpdateCustomerBody, rule: 'Unknown and read-only members are ignored.' },
+    putUpdates: true,
+    keySelf: true,
+    list: {
+      query: listTenantsQuery,
+      summary: 'List tenants',
+      description:
+        'Without `limit`, every tenant in id order in one JSON array, streamed (the service holds one batch in memory, ' +
+        'however many there are). With `limit` (1 to 500), a page after the tenant whose id is `after`, with the next ' +
+        'page in the `Link` header as for `/customers`.',
+    },
+  },
+};
+
+/** What a REST door does with an operation: where it answers, and how. */
+interface Binding<S extends z.ZodType, R> {
+  method: Method;
+  /** The path below the dialect's prefix. */
+  path: string;
+  /** The operationId's name when not the operation's (before the dialect's prefix). */
+  operationId?: string;
+  /** Said after the operation's own description. */
+  note?: string;
+  tag: Tag;
+  /** 'created': the dialect's create status, with a `Location` header (the answer sets it). */
+  status: 200 | 204 | 'created';
+  response?: z.ZodType;
+  errors?: number[];
+  /** The body when not the operation's input (in its dialect's form). */
+  body?: z.ZodType;
+  bodyTypes?: string[];
+  /** The answer: a JSON body (sent with the route's status) or a Reply; none: 204 with no headers. */
+  answer?(result: R, call: { ctx: RequestContext; params: Record<string, string>; input: z.output<S> }): unknown;
+}
+
+/** A route of a dialect that calls an operation. */
+function operationRoute<S extends z.ZodType, R>(operation: Operation<S, R>, d: DialectOptions, binding: Binding<S, R>): Route {
+  const name = binding.operationId ?? operation.name;
+  const body = binding.body ?? (operation.input && (d.lenientBodies ? dialectBody(operation.input, d.dialect) : operation.input));
+  const description = [operation.description, binding.note].filter(Boolean).join(' ');
+  const status = binding.status === 'created' ? d.createStatus : binding.status;
+  return keyRoute({
+    method: binding.method,
+    path: d.prefix + binding.path,
+    operationId: d.operationIdPrefix ? `${d.operationIdPrefix}${name[0]!.toUpperCase()}${name.slice(1)}` : name,
+    tag: d.tag ?? binding.tag,
+    summary: summaryOf(operation, d.noun),
+    ...(description && { description }),
+    dialect: d.dialect,
+    who: operation.who,
+    ...(body && { body }),
+    ...(binding.bodyTypes && { bodyTypes: binding.bodyTypes }),
+    status,
+    ...(binding.status === 'created' && { creates: true }),
+    ...(binding.response && { response: binding.response }),
+    ...(binding.errors && { errors: binding.errors }),
+    async handle({ ctx, params, body: input }) {
+      const result = await operation.run(ctx, params as unknown as Target, input as z.output<S>);
+      return binding.answer ? binding.answer(result, { ctx, params, input: input as z.output<S> }) : new Reply({ status: 204 });
+    },
+  });
+}
+
 /** The customer resources of one dialect. */
 function customerRoutes(dialect: Dialect): Route[] {
-  const tenants = dialect === 'tenants';
-  const prefix = `/${dialect}`;
-  const tag = (own: Tag): Tag => (tenants ? 'Tenants (compatibility dialect)' : own);
-  const operationId = (name: string) => (tenants ? `tenants${name[0]!.toUpperCase()}${name.slice(1)}` : name);
-  /** A create answers 201 in the customers dialect, 200 in the tenants one. */
-  const created = tenants ? 200 : 201;
-  const body = <S extends z.ZodType>(schema: S) => dialectBody(schema, dialect);
+  const d = DIALECT_OPTIONS[dialect];
+  const { prefix } = d;
+  const tag = (own: Tag): Tag => d.tag ?? own;
+  const operationId = (name: string) => (d.operationIdPrefix ? `${d.operationIdPrefix}${name[0]!.toUpperCase()}${name.slice(1)}` : name);
   const json = <K extends keyof typeof dialectJson>(kind: K) => dialectJson[kind][dialect];
   const customerJson = (view: CustomerView) => customerResource.render(view, dialect);
   const keyJson = (key: ApiKey) => apiKeyResource.render(key, dialect);
@@ -212,55 +328,37 @@ function customerRoutes(dialect: Dialect): Route[] {
     ...customer,
     settings: await listSettings(ctx, customer),
   });
-  const noun = tenants ? 'tenant' : 'customer';
+  /** A write that changed the customer: its answer and the customer's `X-Modified-At`. */
+  const changed = (customer: Customer, json?: unknown) =>
+    new Reply(json === undefined ? { status: 204, headers: modifiedAt(customer) } : { json, headers: modifiedAt(customer) });
 
-  function updateRoute(method: 'PATCH' | 'PUT'): Route {
-    return keyRoute({
+  const update = (method: 'PATCH' | 'PUT') =>
+    operationRoute(updateCustomerOperation, d, {
       method,
-      path: `${prefix}/{customer}`,
-      operationId: operationId(method === 'PATCH' ? 'updateCustomer' : 'putCustomer'),
-      tag: tag('Customers'),
-      summary: `Change a ${noun}`,
-      description:
-        'Fields left out are unchanged. `profile` is merged into the stored profile (JSON Merge Patch, RFC 7396): ' +
-        'a member set to null is removed, an object merges member by member, anything else replaces, and a member ' +
-        'the request does not name is never lost. The body may be sent as `application/merge-patch+json`. A system ' +
-        'key may also set `active` and `billingPlan` (a customer key sending them gets 403). ' +
-        (tenants ? 'Unknown and read-only members are ignored.' : 'Read-only fields are refused with 400.') +
-        (method === 'PUT' ? ' `PUT` is the same update as `PATCH` (the platform\'s first PHP library updates with `PUT`).' : ''),
-      dialect,
-      who: 'owner or system',
-      body: tenants ? tenantUpdateCustomerBody : updateCustomerInput,
+      path: '/{customer}',
+      ...(method === 'PUT' && { operationId: 'putCustomer' }),
+      note: d.update.rule + (method === 'PUT' ? ' `PUT` is the same update as `PATCH` (the platform\'s first PHP library updates with `PUT`).' : ''),
+      tag: 'Customers',
+      body: d.update.body,
       bodyTypes: [MERGE_PATCH_TYPE],
       status: 200,
       response: json('customer'),
-      async handle({ ctx, params, body }) {
-        const { name, ...input } = body as { name?: string };
-        if (name !== undefined) await refuseRename(ctx, params.customer!, name);
-        const customer = await updateCustomer(ctx, params.customer!, input, 'merge');
-        return new Reply({ json: customerJson(await withSettings(ctx, customer)), headers: modifiedAt(customer) });
-      },
+      answer: async (customer, { ctx }) => changed(customer, customerJson(await withSettings(ctx, customer))),
     });
-  }
 
   const routes: Route[] = [
     // ---- customers ----
+    // The list is the door's own: a page with a `Link` in one dialect, every customer streamed in the other.
     keyRoute({
       method: 'GET',
       path: prefix,
       operationId: operationId('listCustomers'),
       tag: tag('Customers'),
-      summary: tenants ? 'List tenants' : 'List customers',
-      description: tenants
-        ? 'Without `limit`, every tenant in id order in one JSON array, streamed (the service holds one batch in memory, ' +
-          'however many there are). With `limit` (1 to 500), a page after the tenant whose id is `after`, with the next ' +
-          'page in the `Link` header as for `/customers`.'
-        : 'All customers in id order, a page at a time: `limit` of them (1 to 500, 50 by default) after the customer ' +
-          'whose id is `after`. The answer is a JSON array; when more customers follow, the `Link` header holds the ' +
-          'next page: `Link: </customers?limit=50&after=1234>; rel="next"`. No `Link` header: this is the last page.',
+      summary: d.list.summary,
+      description: d.list.description,
       dialect,
       who: 'system',
-      query: tenants ? listTenantsQuery : listCustomersQuery,
+      query: d.list.query,
       status: 200,
       response: json('customerList'),
       async handle({ ctx, query }) {
@@ -273,298 +371,164 @@ function customerRoutes(dialect: Dialect): Route[] {
         return new Reply({ json: list, headers });
       },
     }),
-    keyRoute({
+    operationRoute(createCustomerOperation, d, {
       method: 'POST',
-      path: prefix,
-      operationId: operationId('createCustomer'),
-      tag: tag('Customers'),
-      summary: tenants ? 'Register a tenant' : 'Register a customer',
-      description:
-        'Names are 1 to 128 characters, unique (a deleted customer\'s name stays taken), without control characters, and ' +
-        'may not be `self`, all digits or UUID-shaped. The `Location` header names the new customer by uuid.',
-      dialect,
-      who: 'system',
-      body: body(createCustomerInput),
-      status: created,
-      creates: true,
+      path: '',
+      tag: 'Customers',
+      status: 'created',
       response: json('customer'),
       errors: [409],
-      async handle({ ctx, body: input }) {
-        const customer = await createCustomer(ctx, input);
-        return new Reply({
-          status: created,
+      answer: (customer) =>
+        new Reply({
+          status: d.createStatus,
           json: customerJson({ ...customer, settings: [] }),
           headers: { location: `${prefix}/${customer.uuid}` },
-        });
-      },
+        }),
     }),
-    keyRoute({
+    operationRoute(getCustomerOperation, d, {
       method: 'GET',
-      path: `${prefix}/{customer}`,
-      operationId: operationId('getCustomer'),
-      tag: tag('Customers'),
-      summary: `Get a ${noun}`,
-      dialect,
-      who: 'owner or system',
+      path: '/{customer}',
+      tag: 'Customers',
       status: 200,
       response: json('customer'),
-      handle: async ({ ctx, params }) => customerJson(await withSettings(ctx, await resolveCustomer(ctx, params.customer!))),
+      answer: async (customer, { ctx }) => customerJson(await withSettings(ctx, customer)),
     }),
-    updateRoute('PATCH'),
-    // The platform's first PHP library updates a tenant with PUT, one profile member at a time.
-    ...(tenants ? [updateRoute('PUT')] : []),
-    keyRoute({
-      method: 'DELETE',
-      path: `${prefix}/{customer}`,
-      operationId: operationId('deleteCustomer'),
-      tag: tag('Customers'),
-      summary: `Delete a ${noun}`,
-      description:
-        'From then on the customer is 404 to every read and its keys are refused (401) within a second on every ' +
-        'process; its data is kept and its name stays taken (409 on reuse).',
-      dialect,
-      who: 'system',
-      status: 204,
-      async handle({ ctx, params }) {
-        await deleteCustomer(ctx, params.customer!);
-        return new Reply({ status: 204 });
-      },
-    }),
+    update('PATCH'),
+    ...(d.putUpdates ? [update('PUT')] : []),
+    operationRoute(deleteCustomerOperation, d, { method: 'DELETE', path: '/{customer}', tag: 'Customers', status: 204 }),
 
     // ---- settings ----
-    keyRoute({
+    operationRoute(listSettingsOperation, d, {
       method: 'GET',
-      path: `${prefix}/{customer}/settings`,
-      operationId: operationId('listSettings'),
-      tag: tag('Settings'),
-      summary: 'All settings, as {name: value}',
-      dialect,
-      who: 'owner or system',
+      path: '/{customer}/settings',
+      tag: 'Settings',
       status: 200,
       response: settingsJson,
-      async handle({ ctx, params }) {
-        return settingsObject(await listSettings(ctx, await resolveCustomer(ctx, params.customer!)));
-      },
+      answer: (settings) => settingsObject(settings),
     }),
-    keyRoute({
+    operationRoute(setSettingOperation, d, {
       method: 'POST',
-      path: `${prefix}/{customer}/settings`,
-      operationId: operationId('setSetting'),
-      tag: tag('Settings'),
-      summary: 'Create or replace a setting',
-      description: 'Answers every setting after the change, as `{name: value}`.',
-      dialect,
-      who: 'owner or system',
-      body: body(setSettingBody),
+      path: '/{customer}/settings',
+      tag: 'Settings',
       status: 200,
       response: settingsJson,
-      async handle({ ctx, params, body: input }) {
-        const { customer } = await setSetting(ctx, params.customer!, input.name, input.value);
-        const json = settingsObject(await listSettings(ctx, await resolveCustomer(ctx, params.customer!)));
-        return new Reply({ json, headers: modifiedAt(customer) });
-      },
+      answer: async ({ customer }, { ctx, params }) =>
+        changed(customer, settingsObject(await listSettings(ctx, await resolveCustomer(ctx, params.customer!)))),
     }),
-    keyRoute({
+    operationRoute(getSettingOperation, d, {
       method: 'GET',
-      path: `${prefix}/{customer}/settings/{name}`,
-      operationId: operationId('getSetting'),
-      tag: tag('Settings'),
-      summary: 'Get one setting',
-      description: '404 when the setting is not set.',
-      dialect,
-      who: 'owner or system',
+      path: '/{customer}/settings/{name}',
+      tag: 'Settings',
       status: 200,
       response: json('setting'),
-      async handle({ ctx, params }) {
-        const setting = await requireSetting(ctx, await resolveCustomer(ctx, params.customer!), params.name!);
-        return settingResource.render(setting, dialect);
-      },
+      answer: (setting) => settingResource.render(setting, dialect),
     }),
-    keyRoute({
+    operationRoute(putSettingOperation, d, {
       method: 'PUT',
-      path: `${prefix}/{customer}/settings/{name}`,
-      operationId: operationId('putSetting'),
-      tag: tag('Settings'),
-      summary: 'Create or replace one setting',
-      dialect,
-      who: 'owner or system',
-      body: body(settingValueBody),
+      path: '/{customer}/settings/{name}',
+      tag: 'Settings',
       status: 200,
       response: json('setting'),
-      async handle({ ctx, params, body: input }) {
-        const { setting, customer } = await setSetting(ctx, params.customer!, params.name!, input.value);
-        return new Reply({ json: settingResource.render(setting, dialect), headers: modifiedAt(customer) });
-      },
+      answer: ({ setting, customer }) => changed(customer, settingResource.render(setting, dialect)),
     }),
-    keyRoute({
+    operationRoute(removeSettingOperation, d, {
       method: 'DELETE',
-      path: `${prefix}/{customer}/settings/{name}`,
-      operationId: operationId('deleteSetting'),
-      tag: tag('Settings'),
-      summary: 'Remove one setting',
-      description: '404 when the setting is not set.',
-      dialect,
-      who: 'owner or system',
+      path: '/{customer}/settings/{name}',
+      tag: 'Settings',
       status: 204,
-      async handle({ ctx, params }) {
-        const { customer } = await removeSetting(ctx, params.customer!, params.name!);
-        return new Reply({ status: 204, headers: modifiedAt(customer) });
-      },
+      answer: ({ customer }) => changed(customer),
     }),
 
     // ---- concurrency limit ----
-    keyRoute({
+    operationRoute(getConcurrencyLimitOperation, d, {
       method: 'GET',
-      path: `${prefix}/{customer}/concurrency-limit`,
-      operationId: operationId('getConcurrencyLimit'),
-      tag: tag('Concurrency limit'),
-      summary: "The customer's own (soft) concurrency limit",
-      description:
-        'The `concurrency-limit` setting; 404 when it is not set. When the billing plan holds a lower hard cap ' +
-        '(`billingPlan.concurrency`), that cap applies instead.',
-      dialect,
-      who: 'owner or system',
+      path: '/{customer}/concurrency-limit',
+      tag: 'Concurrency limit',
       status: 200,
       response: concurrencyLimitJson,
-      async handle({ ctx, params }) {
-        return { limit: await requireConcurrencyLimit(ctx, await resolveCustomer(ctx, params.customer!)) };
-      },
+      answer: (limit) => ({ limit }),
     }),
-    keyRoute({
+    operationRoute(setConcurrencyLimitOperation, d, {
       method: 'PUT',
-      path: `${prefix}/{customer}/concurrency-limit`,
-      operationId: operationId('putConcurrencyLimit'),
-      tag: tag('Concurrency limit'),
-      summary: 'Set the concurrency limit',
-      dialect,
-      who: 'owner or system',
-      body: body(concurrencyLimitBody),
+      path: '/{customer}/concurrency-limit',
+      tag: 'Concurrency limit',
       status: 200,
       response: concurrencyLimitJson,
-      async handle({ ctx, params, body: input }) {
-        const { limit, customer } = await setConcurrencyLimit(ctx, params.customer!, input.limit ?? input.value);
-        return new Reply({ json: { limit }, headers: modifiedAt(customer) });
-      },
+      answer: ({ limit, customer }) => changed(customer, { limit }),
     }),
-    keyRoute({
+    operationRoute(removeConcurrencyLimitOperation, d, {
       method: 'DELETE',
-      path: `${prefix}/{customer}/concurrency-limit`,
-      operationId: operationId('deleteConcurrencyLimit'),
-      tag: tag('Concurrency limit'),
-      summary: 'Remove the concurrency limit',
-      description: '404 when none is set.',
-      dialect,
-      who: 'owner or system',
+      path: '/{customer}/concurrency-limit',
+      tag: 'Concurrency limit',
       status: 204,
-      async handle({ ctx, params }) {
-        const { customer } = await removeConcurrencyLimit(ctx, params.customer!);
-        return new Reply({ status: 204, headers: modifiedAt(customer) });
-      },
+      answer: ({ customer }) => changed(customer),
     }),
   ];
 
   routes.push(
     eventRoute({ prefix, dialect, tag: tag('Events'), operationId: operationId('listCustomerEvents') }),
-    ticketRoute({ prefix, dialect, tag: tag('Events'), operationId: operationId('createCustomerStreamTicket'), created }),
+    ticketRoute({ prefix, dialect, tag: tag('Events'), operationId: operationId('createCustomerStreamTicket'), created: d.createStatus }),
   );
 
   // ---- API keys: the same resource under /apikeys and /keys ----
   for (const segment of ['apikeys', 'keys'] as const) {
-    const keys = `${prefix}/{customer}/${segment}`;
-    const keyOperationId = (name: string) => operationId(segment === 'keys' ? `${name}ViaKeys` : name);
+    const keys = `/{customer}/${segment}`;
+    const via = (name: string) => (segment === 'keys' ? `${name}ViaKeys` : name);
     // `self` names the calling key, in the tenants dialect only and only to read it: before the
     // `{key}` routes, so it is matched first (a key labelled "self" is still reached by keyId or id).
-    if (tenants) routes.push(keySelfRoute(`${keys}/self`, keyOperationId('getCallingKey')));
+    if (d.keySelf) routes.push(keySelfRoute(`${prefix}${keys}/self`, operationId(via('getCallingKey'))));
     routes.push(
-      keyRoute({
+      operationRoute(listApiKeysOperation, d, {
         method: 'GET',
         path: keys,
-        operationId: keyOperationId('listApiKeys'),
-        tag: tag('API keys'),
-        summary: "The customer's API keys",
-        description: 'Suspended keys included (`active: false`); deleted keys are gone. Never their secrets.',
-        dialect,
-        who: 'owner or system',
+        operationId: via('listApiKeys'),
+        tag: 'API keys',
         status: 200,
         response: json('apiKeyList'),
-        async handle({ ctx, params }) {
-          return (await listApiKeys(ctx, params.customer!)).map(keyJson);
-        },
+        answer: (list) => list.map(keyJson),
       }),
-      keyRoute({
+      operationRoute(createApiKeyOperation, d, {
         method: 'POST',
         path: keys,
-        operationId: keyOperationId('createApiKey'),
-        tag: tag('API keys'),
-        summary: 'Issue a customer key',
-        description: "The answer holds the key's `secret`, shown only this once. The `Location` header names the new key.",
-        dialect,
-        who: 'owner or system',
-        body: body(createApiKeyInput),
-        status: created,
-        creates: true,
+        operationId: via('createApiKey'),
+        tag: 'API keys',
+        status: 'created',
         response: json('createdApiKey'),
-        async handle({ ctx, params, body: input }) {
-          const key = await createApiKey(ctx, params.customer!, input);
-          return new Reply({
-            status: created,
+        answer: (key) =>
+          new Reply({
+            status: d.createStatus,
             json: createdKeyJson(key),
             // The secret is in this answer only: no cache may keep it.
             headers: { 'cache-control': 'no-store', location: `${prefix}/${key.customerId}/${segment}/${key.keyId}` },
-          });
-        },
+          }),
       }),
-      keyRoute({
+      operationRoute(getApiKeyOperation, d, {
         method: 'GET',
         path: `${keys}/{key}`,
-        operationId: keyOperationId('getApiKey'),
-        tag: tag('API keys'),
-        summary: 'Get one key',
-        dialect,
-        who: 'owner or system',
+        operationId: via('getApiKey'),
+        tag: 'API keys',
         status: 200,
         response: json('apiKey'),
         errors: [409],
-        async handle({ ctx, params }) {
-          return keyJson(await resolveApiKey(ctx, params.customer!, params.key!));
-        },
+        answer: keyJson,
       }),
-      keyRoute({
+      operationRoute(updateApiKeyOperation, d, {
         method: 'PATCH',
         path: `${keys}/{key}`,
-        operationId: keyOperationId('updateApiKey'),
-        tag: tag('API keys'),
-        summary: 'Rename, suspend or resume a key',
-        description:
-          '`{"active": false}` suspends the key: it is refused (401) at once here and within a second on every other ' +
-          'process, until `{"active": true}` resumes it.',
-        dialect,
-        who: 'owner or system',
-        body: body(updateApiKeyInput),
+        operationId: via('updateApiKey'),
+        tag: 'API keys',
         status: 200,
         response: json('apiKey'),
         errors: [409],
-        async handle({ ctx, params, body: input }) {
-          return keyJson(await updateApiKey(ctx, params.customer!, params.key!, input));
-        },
+        answer: keyJson,
       }),
-      keyRoute({
+      operationRoute(deleteApiKeyOperation, d, {
         method: 'DELETE',
         path: `${keys}/{key}`,
-        operationId: keyOperationId('deleteApiKey'),
-        tag: tag('API keys'),
-        summary: 'Delete a key',
-        description:
-          'The key is refused for ever (at once here, within a second on every other process) and leaves every list. ' +
-          'A key already deleted is 404.',
-        dialect,
-        who: 'owner or system',
+        operationId: via('deleteApiKey'),
+        tag: 'API keys',
         status: 204,
         errors: [409],
-        async handle({ ctx, params }) {
-          await deleteApiKey(ctx, params.customer!, params.key!);
-          return new Reply({ status: 204 });
-        },
       }),
     );
   }

@@ -9,19 +9,17 @@ import { keyIdentityResource } from '../resources/key-identity.js';
 import type { Dialect } from '../resources/define.js';
 import { settingResource } from '../resources/setting.js';
 import { createCustomerInput, customerPageInput, updateCustomerInput } from '../domain/customers/service.js';
-import { settingsRegistry, supportedSettings, CONCURRENCY_LIMIT } from '../domain/customers/settings-registry.js';
+import { concurrencyLimitInput, setSettingInput, settingValueInput } from '../resources/operations/settings.js';
 import { jsonValue } from '../kernel/json.js';
 
 /**
- * The REST shapes: request bodies (most are the services' own input schemas), and the JSON the
+ * The REST shapes: request bodies (the operations' input schemas, src/resources/operations), and the JSON the
  * router renders. The router parses with these and the OpenAPI document is generated from them;
  * each one the document names is registered here with its component name.
  */
 export const components = z.registry<{ id: string }>();
 
 jsonValue.register(components, { id: 'JsonValue' });
-
-const whatSettingsAccept = supportedSettings.map((name) => `\`${name}\`: ${settingsRegistry[name].accepts}`).join('; ');
 
 // ---- requests ---------------------------------------------------------------------------------
 
@@ -30,57 +28,10 @@ updateCustomerInput.register(components, { id: 'UpdateCustomerRequest' });
 createApiKeyInput.register(components, { id: 'CreateApiKeyRequest' });
 updateApiKeyInput.register(components, { id: 'UpdateApiKeyRequest' });
 
-/** A setting's value in a body: any JSON, but present; the setting's own validator judges it. */
-const settingValue = z
-  .unknown()
-  .refine((value) => value !== undefined, 'is required')
-  .meta({ description: `Any JSON, validated by the setting: ${whatSettingsAccept}.` });
-
-/** POST /customers/{customer}/settings: the setting's name and value; the service validates both. */
-export const setSettingBody = z
-  .strictObject({
-    name: z.string().meta({ description: `A supported setting: ${supportedSettings.join(', ')}.`, examples: supportedSettings }),
-    value: settingValue,
-  })
-  .register(components, { id: 'SetSettingRequest' });
-
-/** PUT /customers/{customer}/settings/{name}. */
-export const settingValueBody = z.strictObject({ value: settingValue }).register(components, { id: 'SettingValueRequest' });
-
-/**
- * The limit in a body: an integer from 0 to 1,000,000, or the same as a string of digits (the
- * platform's clients send strings); a wrong value names the setting and what it accepts.
- */
-const limit = settingsRegistry[CONCURRENCY_LIMIT];
-const limitError = { error: `Invalid value for setting "${CONCURRENCY_LIMIT}": expected ${limit.accepts}` };
-// The type is checked here; the range and the digits by the setting's validator, whose message
-// also quotes what was received.
-const limitValue = z.union([z.int(limitError), z.string(limitError)], limitError).meta({
-  description: limit.accepts,
-  examples: [5],
-  anyOf: [
-    { type: 'integer', minimum: 0, maximum: 1_000_000 },
-    { type: 'string', pattern: '^[0-9]{1,7}$' },
-  ],
-});
-
-/**
- * PUT /customers/{customer}/concurrency-limit. The platform documents `{"limit": n}` while its
- * OpenAPI marks `value` required; both forms are accepted, one at a time.
- */
-export const concurrencyLimitBody = z
-  .strictObject({ limit: limitValue.optional(), value: limitValue.optional() })
-  .refine((body) => (body.limit === undefined) !== (body.value === undefined), {
-    message: 'send the limit as {"limit": n} (or {"value": n}), one of the two',
-  })
-  .meta({
-    description:
-      'Send `{"limit": n}`. The platform\'s own OpenAPI marks `value` as required for this body although its ' +
-      'property is `limit`, so `{"value": n}` is accepted too; exactly one of the two must be present.',
-    // What the refinement above checks, for the document.
-    oneOf: [{ required: ['limit'] }, { required: ['value'] }],
-  })
-  .register(components, { id: 'ConcurrencyLimitRequest' });
+// The settings operations' bodies (src/resources/operations/settings.ts).
+setSettingInput.register(components, { id: 'SetSettingRequest' });
+settingValueInput.register(components, { id: 'SettingValueRequest' });
+concurrencyLimitInput.register(components, { id: 'ConcurrencyLimitRequest' });
 
 /** GET /customers: `?limit=&after=`, as the service pages them. */
 export const listCustomersQuery = customerPageInput;
@@ -110,9 +61,10 @@ export function dialectBody<S extends z.ZodType>(schema: S, dialect: Dialect): S
 
 /** The strict body without its read-only members and with unknown members stripped, documented as the strict one. */
 function lenientForm(schema: z.ZodType): z.ZodObject {
-  const def = (schema as unknown as z.ZodObject)._zod.def;
-  const shape = Object.fromEntries(Object.entries(def.shape).filter(([, field]) => !isReadOnly(field)));
-  const lenient = (schema as unknown as z.ZodObject).clone({ ...def, shape, catchall: undefined });
+  const strict = schema as unknown as z.ZodObject;
+  const shape = Object.fromEntries(Object.entries(strict.shape).filter(([, field]) => !isReadOnly(field)));
+  // The strict form's definition (its checks, the refinements, included) with the members kept and no catchall.
+  const lenient = strict.clone({ ...strict.def, shape, catchall: undefined });
   // The documentation of the strict form (descriptions, the `oneOf` a refinement checks) holds for this one too.
   const meta = z.globalRegistry.get(schema);
   return meta ? lenient.meta(meta) : lenient;
@@ -131,8 +83,7 @@ export const tenantUpdateCustomerBody = lenientForm(updateCustomerInput)
 
 /** `z.never().optional()`: how the input schemas name read-only fields so the strict form refuses them by name. */
 function isReadOnly(field: z.ZodType): boolean {
-  const def = field._zod.def as { type: string; innerType?: z.ZodType };
-  return def.type === 'optional' && def.innerType?._zod.def.type === 'never';
+  return field instanceof z.ZodOptional && field.unwrap() instanceof z.ZodNever;
 }
 
 // ---- responses --------------------------------------------------------------------------------
