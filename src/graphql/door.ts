@@ -139,7 +139,7 @@ export function createGraphQLServer(services: Services, logger: Logger, options:
     // Yoga's built-in health check answers any URL that merely ends in its endpoint; keep it out of
     // reach (/health and /ready are the REST door's).
     healthCheckEndpoint: `/.yoga-health-${randomUUID()}`,
-    // The front door's (src/http/cors.ts), for both doors alike.
+    // The front door's (src/http/hooks/cors.ts), for both doors alike.
     cors: false,
     logging: {
       // Yoga's text may quote a request (a document, variables): masked before it is logged.
