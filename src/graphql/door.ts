@@ -15,7 +15,10 @@ import { createMaskError, toGraphQLError, useErrorContract } from './errors.js';
 import { graphiqlOptions, renderOfflineGraphiQL } from './graphiql.js';
 import { isIntrospectionOnly } from './introspection.js';
 import { useJit } from './jit.js';
-import { useOperationLimits, useRequestBody, type GraphQLServerContext } from './limits.js';
+import { useNestingLimit } from './nesting-limit.js';
+import { useOperationLimits } from './operation-limits.js';
+import { useRequestBody } from './request-body.js';
+import type { GraphQLServerContext } from './server-context.js';
 import { schema, subgraphSchema } from './schema.js';
 import { MULTIPART_SUBSCRIPTION_TYPE, sseToMultipart, wantsMultipartSubscription } from './multipart-subscriptions.js';
 import { loadTrustedDocuments, useTrustedDocuments } from './trusted-documents.js';
@@ -168,6 +171,8 @@ export function createGraphQLServer(services: Services, logger: Logger, options:
       useErrorContract(),
       useRequestBody(options.MAX_BODY_BYTES),
       useOperationLimits(options),
+      // After the operation limits: it wraps the parser with armor's token limit.
+      useNestingLimit(options),
       // @defer and @stream (the public schema declares them; graphql-jit leaves such documents to graphql-js).
       ...(endpoint.incremental ? [useDeferStream()] : []),
       ...(trustedDocuments ? [useTrustedDocuments(trustedDocuments)] : []),
