@@ -15,7 +15,10 @@ import { createMaskError, toGraphQLError, useErrorContract } from './errors.js';
 import { graphiqlOptions, renderOfflineGraphiQL } from './graphiql.js';
 import { isIntrospectionOnly } from './introspection.js';
 import { useJit } from './jit.js';
-import { useOperationLimits, useRequestBody, type GraphQLServerContext } from './limits.js';
+import { useNestingLimit } from './nesting-limit.js';
+import { useOperationLimits } from './operation-limits.js';
+import { useRequestBody } from './request-body.js';
+import type { GraphQLServerContext } from './server-context.js';
 import { schema, subgraphSchema } from './schema.js';
 import { MULTIPART_SUBSCRIPTION_TYPE, sseToMultipart, wantsMultipartSubscription } from './multipart-subscriptions.js';
 import { loadTrustedDocuments, useTrustedDocuments } from './trusted-documents.js';
@@ -74,26 +77,17 @@ export function createGraphQLDoor(
     }
     // Apollo's multipart subscriptions: Yoga is asked for SSE, and its stream rewritten below.
     const multipart = request.method === 'POST' && wantsMultipartSubscription(request.headers.get('accept'));
-    const headers = multipart
-      ? {
-          get: (name: string) => (name.toLowerCase() === 'accept' ? 'text/event-stream' : request.headers.get(name)),
-          all: () => ({ ...request.headers.all(), accept: 'text/event-stream' }),
-        }
-      : request.headers;
+    const headers = request.headers.all();
+    if (multipart) headers.accept = 'text/event-stream';
     // Yoga reads a request's method, URL, headers and body text (its JSON and GraphQL parsers; file
-    // uploads and its body-size check are off): it is handed exactly that, over the body read above,
-    // rather than a Fetch API Request built from a copy of every header.
-    const text = body ?? '';
-    const yogaRequest = {
-      method: request.method,
-      url: request.url.href,
-      parsedUrl: request.url,
-      headers,
-      body: null,
-      text: async () => text,
-      json: async () => JSON.parse(text),
-    };
-    const response = await yoga.handleRequest(yogaRequest as unknown as Request, context);
+    // uploads and its body-size check are off). It is handed a Request of its own Fetch API
+    // (@whatwg-node/fetch's, which Yoga builds from a node request itself): over the front door's
+    // parsed URL, a plain object of the headers (read as they are, not copied into a Headers map)
+    // and the body read above, it costs about what a hand-made object would. (Being a Request, it
+    // says `text/plain` for a body sent without a Content-Type, a type no parser of Yoga's takes, so
+    // that is the same 415; and the length of its body where none was declared.)
+    const yogaRequest = new yoga.fetchAPI.Request(request.url, { method: request.method, headers, body: body || null });
+    const response = await yoga.handleRequest(yogaRequest, context);
     const out: Record<string, string> = {};
     response.headers.forEach((value, name) => (out[name.toLowerCase()] = value));
     if (!response.body) return { status: response.status, headers: out, body: null };
@@ -139,7 +133,7 @@ export function createGraphQLServer(services: Services, logger: Logger, options:
     // Yoga's built-in health check answers any URL that merely ends in its endpoint; keep it out of
     // reach (/health and /ready are the REST door's).
     healthCheckEndpoint: `/.yoga-health-${randomUUID()}`,
-    // The front door's (src/http/cors.ts), for both doors alike.
+    // The front door's (src/http/hooks/cors.ts), for both doors alike.
     cors: false,
     logging: {
       // Yoga's text may quote a request (a document, variables): masked before it is logged.
@@ -168,6 +162,8 @@ export function createGraphQLServer(services: Services, logger: Logger, options:
       useErrorContract(),
       useRequestBody(options.MAX_BODY_BYTES),
       useOperationLimits(options),
+      // After the operation limits: it wraps the parser with armor's token limit.
+      useNestingLimit(options),
       // @defer and @stream (the public schema declares them; graphql-jit leaves such documents to graphql-js).
       ...(endpoint.incremental ? [useDeferStream()] : []),
       ...(trustedDocuments ? [useTrustedDocuments(trustedDocuments)] : []),

@@ -6,7 +6,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { appOptions, type AppInput } from '../kernel/config.js';
 import { AppError, describeError, toAppError } from '../kernel/errors.js';
-import { requestId } from '../http/log.js';
+import { requestId } from '../http/hooks/request-id.js';
 import type { RequestInfo } from '../http/request.js';
 import type { Logger } from 'pino';
 import type { Services } from '../domain/services.js';
