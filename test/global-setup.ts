@@ -1,7 +1,8 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import pg from 'pg';
@@ -31,29 +32,59 @@ declare module 'vitest' {
 }
 
 const root = resolve(import.meta.dirname, '..');
+const run = promisify(execFile);
+
+interface Prepared {
+  serviceBundle: string;
+  cliBundle: string;
+  embeddedImage: string;
+  templateDatabase: string;
+  drop(): Promise<void>;
+}
+
+// Two projects (app, process) name this set-up; it is made once per run and shared: the first asks,
+// the last to finish drops what it made.
+const shared = globalThis as { gatewayTestSetup?: Promise<Prepared>; gatewayTestUsers?: number };
 
 export default async function setup(project: TestProject) {
-  // A folder per vitest project: two projects set up at once never write one file.
-  const out = join(root, 'dist', 'test', project.name);
+  shared.gatewayTestUsers = (shared.gatewayTestUsers ?? 0) + 1;
+  const prepared = await (shared.gatewayTestSetup ??= prepare());
+  project.provide('serviceBundle', prepared.serviceBundle);
+  project.provide('cliBundle', prepared.cliBundle);
+  project.provide('embeddedImage', prepared.embeddedImage);
+  project.provide('templateDatabase', prepared.templateDatabase);
+  return async () => {
+    if (--shared.gatewayTestUsers! > 0) return;
+    shared.gatewayTestSetup = undefined;
+    await prepared.drop();
+  };
+}
+
+async function prepare(): Promise<Prepared> {
+  const out = join(root, 'dist', 'test');
   mkdirSync(out, { recursive: true });
-  const bundle = (entry: string, file: string) => {
-    execFileSync(
+  const bundle = async (entry: string, file: string) => {
+    await run(
       join(root, 'node_modules/.bin/esbuild'),
       [entry, '--bundle', '--platform=node', '--format=esm', '--packages=external', `--outfile=${file}`, '--log-level=warning'],
-      { cwd: root, stdio: 'inherit' },
+      { cwd: root },
     );
     return file;
   };
-  project.provide('serviceBundle', bundle('src/main.ts', join(out, 'main.mjs')));
-  project.provide('cliBundle', bundle('src/cli.ts', join(out, 'cli.mjs')));
+  // The three are independent: made side by side.
+  const [serviceBundle, cliBundle, embeddedImage, template] = await Promise.all([
+    bundle('src/main.ts', join(out, 'main.mjs')),
+    bundle('src/cli.ts', join(out, 'cli.mjs')),
+    migratedEmbeddedImage(join(out, 'embedded-image.tar')),
+    templateDatabase(),
+  ]);
+  return { serviceBundle, cliBundle, embeddedImage, templateDatabase: template.name, drop: template.drop };
+}
 
-  project.provide('embeddedImage', await migratedEmbeddedImage(join(out, 'embedded-image.tar')));
-
+/** On TEST_DATABASE_URL's server, a migrated database to copy: its name, and how to drop it. */
+async function templateDatabase(): Promise<{ name: string; drop(): Promise<void> }> {
   const base = process.env.TEST_DATABASE_URL;
-  if (!base) {
-    project.provide('templateDatabase', '');
-    return;
-  }
+  if (!base) return { name: '', drop: async () => {} };
   const name = `gw_template_${randomBytes(6).toString('hex')}`;
   const admin = async (sql: string) => {
     const client = new pg.Client({ connectionString: base });
@@ -73,10 +104,7 @@ export default async function setup(project: TestProject) {
   } finally {
     await pool.end();
   }
-  project.provide('templateDatabase', name);
-  return async () => {
-    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  };
+  return { name, drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
 async function migratedEmbeddedImage(file: string): Promise<string> {
