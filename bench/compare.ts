@@ -1,0 +1,225 @@
+/**
+ * `npm run bench:compare -- <folder>`: this checkout's service against another build of it, in one
+ * run, so that a change to the code is measured under the same load as what it replaces. `<folder>`
+ * is another checkout of this repository with its dependencies installed (e.g. `git worktree add
+ * ../before <commit>` and `npm ci` there, or its node_modules linked), with the same migrations.
+ *
+ * Both are built as `npm start` builds them and started as one worker each: on PostgreSQL when
+ * DATABASE_URL is set (both services on one scratch database, `gateway_compare`, as two replicas),
+ * and on the embedded database (each on its own copy of one seeded folder). Then scenario by
+ * scenario the two are loaded in turn with the same requests, round by round in alternating order:
+ * the two reads of the bench's table (GraphQL and REST, each request a random one of 300 customer
+ * keys) and its two writes (REST and GraphQL setting a random one of 50 customers' limit).
+ * Prints req/s and p99 of each, and this checkout's req/s as a share of the other's.
+ *
+ *   BENCH_DURATION=8 BENCH_WARMUP=3 BENCH_ROUNDS=3 DATABASE_URL=postgresql://… npm run bench:compare -- ../before
+ *
+ * BENCH_ONLY=<text> measures only the scenarios whose name contains it (e.g. `GraphQL customer`).
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import pg from 'pg';
+import { openDatabase } from '../src/db/database.js';
+import { seed, type Seeded } from './seed.js';
+
+const root = resolve(import.meta.dirname, '..');
+const other = process.argv[2] ? resolve(process.argv[2]) : undefined;
+if (!other || !existsSync(join(other, 'package.json')) || !existsSync(join(other, 'node_modules'))) {
+  console.error('usage: npm run bench:compare -- <another checkout, with node_modules>');
+  process.exit(2);
+}
+const duration = Number(process.env.BENCH_DURATION ?? 8);
+const warmup = Number(process.env.BENCH_WARMUP ?? 3);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const baseUrl = process.env.DATABASE_URL;
+const WRITE_CUSTOMERS = 50;
+/** Only the scenarios whose name contains this text (all when unset). */
+const only = process.env.BENCH_ONLY ?? '';
+
+interface Request {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+interface Result {
+  requests: number;
+  rps: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+
+const SELF = '{ customer(id:"self") { uuid name active profile settings { concurrencyLimit values } concurrencyLimit { limit } } }';
+const SET_LIMIT = 'mutation SetLimit($customer: ID!, $limit: Int!) { setConcurrencyLimit(customer: $customer, limit: $limit) { concurrencyLimit { limit } } }';
+
+function scenarios(seeded: Seeded, writeUuids: string[]): { name: string; requests: Request[] }[] {
+  const keys = seeded.customerKeys.map((k) => k.secret);
+  const system = { authorization: `Bearer ${seeded.systemKey}` };
+  const pairs = Array.from({ length: 1000 }, (_, i) => ({ uuid: writeUuids[i % writeUuids.length]!, limit: 1 + ((i * 7919) % 1000) }));
+  return [
+    {
+      name: 'GraphQL customer(id:"self") with settings',
+      requests: keys.map((k) => ({ method: 'POST', path: '/graphql', headers: { authorization: `Bearer ${k}`, 'content-type': 'application/json' }, body: JSON.stringify({ query: SELF }) })),
+    },
+    { name: 'REST GET /customers/self', requests: keys.map((k) => ({ method: 'GET', path: '/customers/self', headers: { authorization: `Bearer ${k}` } })) },
+    {
+      name: 'REST PUT /customers/{uuid}/concurrency-limit',
+      requests: pairs.map(({ uuid, limit }) => ({ method: 'PUT', path: `/customers/${uuid}/concurrency-limit`, headers: { ...system, 'content-type': 'application/json' }, body: JSON.stringify({ limit }) })),
+    },
+    {
+      name: 'GraphQL setConcurrencyLimit',
+      requests: pairs.map(({ uuid, limit }) => ({
+        method: 'POST',
+        path: '/graphql',
+        headers: { ...system, 'content-type': 'application/json' },
+        body: JSON.stringify({ query: SET_LIMIT, variables: { customer: uuid, limit } }),
+      })),
+    },
+  ];
+}
+
+mkdirSync(join(root, 'bench/.data'), { recursive: true });
+const work = mkdtempSync(join(root, 'bench/.data/compare-'));
+
+async function load(port: number, requests: Request[], seconds: number): Promise<Result> {
+  const file = join(work, 'scenario.json');
+  writeFileSync(file, JSON.stringify({ url: `http://127.0.0.1:${port}`, connections, duration: seconds, requests, random: true }));
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/load.ts'), file], { stdio: ['ignore', 'pipe', 'inherit'], cwd: root });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  const code = await new Promise<number | null>((done) => child.on('exit', done));
+  if (code !== 0) throw new Error(`the load generator exited with ${code}`);
+  return JSON.parse(out.trim().split('\n').pop()!) as Result;
+}
+
+let nextPort = 39_400;
+async function startService(bundle: string, env: Record<string, string>, systemKey: string): Promise<{ port: number; child: ChildProcess }> {
+  const port = nextPort++;
+  // The per-key rate limit off: the bench measures the request path, not the limiter.
+  const full: NodeJS.ProcessEnv = { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', ADMIN_API_KEY: systemKey, WORKERS: '1', LOG_LEVEL: 'warn', RATE_LIMIT_PER_SECOND: '0' };
+  if (!env.DATABASE_URL) delete full.DATABASE_URL;
+  const child = spawn(process.execPath, [bundle], { env: full, stdio: ['ignore', 'ignore', 'inherit'] });
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`${bundle} exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/ready`)).ok) return { port, child };
+    } catch {}
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${bundle} was not ready in 60 s`);
+}
+
+async function prepareWrites(pool: pg.Pool, seeded: Seeded): Promise<string[]> {
+  const chosen = Array.from({ length: WRITE_CUSTOMERS }, (_, i) => seeded.customers[(i * 199 + 4) % seeded.customers.length]!);
+  await pool.query(
+    `INSERT INTO settings (customer_id, name, value)
+     SELECT id, 'concurrency-limit', to_jsonb(id % 100 + 1) FROM customers WHERE id = ANY($1::int[])
+     ON CONFLICT (customer_id, name) DO NOTHING`,
+    [chosen.map((c) => c.id)],
+  );
+  return chosen.map((c) => c.uuid);
+}
+
+interface Sum {
+  requests: number;
+  seconds: number;
+  p99: number;
+  bad: number;
+}
+
+async function main() {
+  const builds = { this: join(root, 'dist/main.mjs'), other: join(other!, 'dist/main.mjs') };
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: other!, stdio: 'inherit' });
+  const commit = (dir: string) => {
+    try {
+      return execFileSync('git', ['log', '-1', '--format=%h %s'], { cwd: dir, encoding: 'utf8' }).trim().slice(0, 90);
+    } catch {
+      return '(not a git checkout)';
+    }
+  };
+  const lines: string[] = [];
+  const say = (line: string) => {
+    console.log(line);
+    lines.push(line);
+  };
+  say(`# This checkout against another build, in one run`);
+  say('');
+  say(`this: ${commit(root)}  \nother: ${commit(other!)}  \n${new Date().toISOString()}; 1-minute load ${loadavg()[0]!.toFixed(1)}; ${connections} connections; ${rounds} rounds of ${warmup} s warm-up and ${duration} s measured per build, alternating.`);
+  say('');
+  say('| database | scenario | this req/s | other req/s | this / other | p99 this / other (ms) | non-2xx this / other |');
+  say('|---|---|---:|---:|---:|---:|---:|');
+
+  const kinds = baseUrl ? (['PostgreSQL', 'embedded'] as const) : (['embedded'] as const);
+  for (const kind of kinds) {
+    process.stdout.write(`seeding ${kind}…\n`);
+    let envs: Record<'this' | 'other', Record<string, string>>;
+    let seeded: Seeded;
+    let writeUuids: string[];
+    if (kind === 'PostgreSQL') {
+      const admin = new pg.Client({ connectionString: baseUrl });
+      await admin.connect();
+      await admin.query('DROP DATABASE IF EXISTS gateway_compare WITH (FORCE)');
+      await admin.query('CREATE DATABASE gateway_compare');
+      await admin.end();
+      const url = new URL(baseUrl!);
+      url.pathname = '/gateway_compare';
+      const database = await openDatabase({ url: url.toString() });
+      seeded = await seed(database.pool);
+      writeUuids = await prepareWrites(database.pool, seeded);
+      await database.close();
+      envs = { this: { DATABASE_URL: url.toString() }, other: { DATABASE_URL: url.toString() } };
+    } else {
+      const dir = join(work, 'seed');
+      const database = await openDatabase({ dataDir: dir });
+      seeded = await seed(database.pool);
+      writeUuids = await prepareWrites(database.pool, seeded);
+      await database.close();
+      for (const name of ['this', 'other']) cpSync(dir, join(work, name), { recursive: true });
+      envs = { this: { DATA_DIR: join(work, 'this'), DATABASE_URL: '' }, other: { DATA_DIR: join(work, 'other'), DATABASE_URL: '' } };
+    }
+    const services = {
+      this: await startService(builds.this, envs.this, seeded.systemKey),
+      other: await startService(builds.other, envs.other, seeded.systemKey),
+    };
+    try {
+      for (const scenario of scenarios(seeded, writeUuids).filter((s) => s.name.includes(only))) {
+        const sums: Record<'this' | 'other', Sum> = { this: { requests: 0, seconds: 0, p99: 0, bad: 0 }, other: { requests: 0, seconds: 0, p99: 0, bad: 0 } };
+        for (let round = 0; round < rounds; round++) {
+          for (const name of round % 2 ? (['other', 'this'] as const) : (['this', 'other'] as const)) {
+            process.stdout.write(`${kind}: ${scenario.name} (${name}, round ${round + 1})…\n`);
+            await load(services[name].port, scenario.requests, warmup);
+            const r = await load(services[name].port, scenario.requests, duration);
+            const sum = sums[name];
+            sum.requests += r.requests;
+            sum.seconds += r.requests / r.rps;
+            sum.p99 += r.p99 / rounds;
+            sum.bad += r.non2xx + r.errors + r.timeouts;
+          }
+        }
+        const rps = (s: Sum) => s.requests / s.seconds;
+        say(
+          `| ${kind} | ${scenario.name} | ${Math.round(rps(sums.this)).toLocaleString('en')} | ${Math.round(rps(sums.other)).toLocaleString('en')} | ${(rps(sums.this) / rps(sums.other)).toFixed(2)} | ${sums.this.p99.toFixed(1)} / ${sums.other.p99.toFixed(1)} | ${sums.this.bad} / ${sums.other.bad} |`,
+        );
+      }
+    } finally {
+      for (const { child } of Object.values(services)) {
+        child.kill('SIGTERM');
+        await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+      }
+    }
+  }
+  writeFileSync(join(root, 'bench/.data/COMPARE.md'), `${lines.join('\n')}\n`);
+  console.log('\nwritten to bench/.data/COMPARE.md');
+}
+
+try {
+  await main();
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
