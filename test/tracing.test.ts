@@ -31,6 +31,7 @@ const received: string[] = [];
 const spans: OtlpSpan[] = [];
 let receiver: Server;
 let t: TestApp;
+let otelEnv: Record<string, string> = {};
 
 beforeAll(async () => {
   receiver = createServer((req, res) => {
@@ -47,13 +48,13 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  const env = {
+  otelEnv = {
     OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`,
     OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
     OTEL_SERVICE_NAME: 'customers-under-test',
     OTEL_BSP_SCHEDULE_DELAY: '50',
   };
-  Object.assign(process.env, env);
+  Object.assign(process.env, otelEnv);
   expect(await startTracing(process.env)).toBeDefined();
   t = await createTestApp();
 });
@@ -61,6 +62,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.close();
   await stopTracing();
+  // The next test files in this worker share its process: they run untraced, as by default.
+  for (const name of Object.keys(otelEnv)) delete process.env[name];
   await new Promise((resolve) => receiver.close(resolve));
 });
 
@@ -229,6 +232,25 @@ describe.skipIf(!redisUp)('with Redis for shared limits', () => {
       expect(received.join('\n')).not.toContain(keyId);
     } finally {
       await limiter.close();
+    }
+  });
+});
+
+describe('stopped', () => {
+  it('traces nothing made afterwards in the process: no tracer, no traceresponse, no trace ids in the log', async () => {
+    await stopTracing();
+    expect(activeTracer()).toBeUndefined();
+    const after = await createTestApp();
+    try {
+      const c = await after.customer();
+      const res = await after.http('GET', '/customers/self', { key: c.key, headers: { traceparent: `00-${hex(16)}-${hex(8)}-01` } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('traceresponse')).toBeNull();
+      const line = after.logs.map((l) => JSON.parse(l)).find((l) => l.route === '/customers/{customer}');
+      expect(line).toBeDefined();
+      expect(line.trace_id).toBeUndefined();
+    } finally {
+      await after.close();
     }
   });
 });

@@ -60,9 +60,18 @@ export async function startTracing(env: Env = process.env): Promise<Tracer | und
   return tracer;
 }
 
-/** Sends what is buffered and stops (shutdown). */
+/**
+ * Sends what is buffered and stops (shutdown): the hooks are turned off and the global context
+ * manager, propagator and provider released, so nothing made afterwards in this process traces.
+ */
 export async function stopTracing(): Promise<void> {
-  await provider?.shutdown().catch(() => {});
+  if (!provider) return;
+  await provider.shutdown().catch(() => {});
+  provider = undefined;
+  useTracer(undefined);
+  trace.disable();
+  context.disable();
+  propagation.disable();
 }
 
 /** Sends what is buffered now (tests). */

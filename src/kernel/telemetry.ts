@@ -31,8 +31,8 @@ export function activeTracer(): Tracer | undefined {
   return tracer;
 }
 
-/** Turns the hooks below on with the tracer the process started (boot/tracing.ts), once. */
-export function useTracer(started: Tracer): void {
+/** Turns the hooks below on with the tracer the process started (boot/tracing.ts), or off again. */
+export function useTracer(started: Tracer | undefined): void {
   tracer = started;
 }
 
