@@ -20,9 +20,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import pg from 'pg';
-import { openDatabase } from '../src/db/database.js';
-import { seed, type Seeded } from './seed.js';
+import { seededDatabase, type Seeded } from './seed.js';
 
 const root = resolve(import.meta.dirname, '..');
 const other = process.argv[2] ? resolve(process.argv[2]) : undefined;
@@ -35,7 +33,6 @@ const warmup = Number(process.env.BENCH_WARMUP ?? 3);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const baseUrl = process.env.DATABASE_URL;
-const WRITE_CUSTOMERS = 50;
 /** Only the scenarios whose name contains this text (all when unset). */
 const only = process.env.BENCH_ONLY ?? '';
 
@@ -114,17 +111,6 @@ async function startService(bundle: string, env: Record<string, string>, systemK
   throw new Error(`${bundle} was not ready in 60 s`);
 }
 
-async function prepareWrites(pool: pg.Pool, seeded: Seeded): Promise<string[]> {
-  const chosen = Array.from({ length: WRITE_CUSTOMERS }, (_, i) => seeded.customers[(i * 199 + 4) % seeded.customers.length]!);
-  await pool.query(
-    `INSERT INTO settings (customer_id, name, value)
-     SELECT id, 'concurrency-limit', to_jsonb(id % 100 + 1) FROM customers WHERE id = ANY($1::int[])
-     ON CONFLICT (customer_id, name) DO NOTHING`,
-    [chosen.map((c) => c.id)],
-  );
-  return chosen.map((c) => c.uuid);
-}
-
 interface Sum {
   requests: number;
   seconds: number;
@@ -162,24 +148,12 @@ async function main() {
     let seeded: Seeded;
     let writeUuids: string[];
     if (kind === 'PostgreSQL') {
-      const admin = new pg.Client({ connectionString: baseUrl });
-      await admin.connect();
-      await admin.query('DROP DATABASE IF EXISTS gateway_compare WITH (FORCE)');
-      await admin.query('CREATE DATABASE gateway_compare');
-      await admin.end();
-      const url = new URL(baseUrl!);
-      url.pathname = '/gateway_compare';
-      const database = await openDatabase({ url: url.toString() });
-      seeded = await seed(database.pool);
-      writeUuids = await prepareWrites(database.pool, seeded);
-      await database.close();
-      envs = { this: { DATABASE_URL: url.toString() }, other: { DATABASE_URL: url.toString() } };
+      const { url, ...prepared } = await seededDatabase({ baseUrl: baseUrl!, name: 'gateway_compare' });
+      ({ seeded, writeUuids } = prepared);
+      envs = { this: { DATABASE_URL: url! }, other: { DATABASE_URL: url! } };
     } else {
       const dir = join(work, 'seed');
-      const database = await openDatabase({ dataDir: dir });
-      seeded = await seed(database.pool);
-      writeUuids = await prepareWrites(database.pool, seeded);
-      await database.close();
+      ({ seeded, writeUuids } = await seededDatabase({ dataDir: dir }));
       for (const name of ['this', 'other']) cpSync(dir, join(work, name), { recursive: true });
       envs = { this: { DATA_DIR: join(work, 'this'), DATABASE_URL: '' }, other: { DATA_DIR: join(work, 'other'), DATABASE_URL: '' } };
     }

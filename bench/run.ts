@@ -28,10 +28,8 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { configDefaults } from '../src/kernel/config.js';
-import { openDatabase } from '../src/db/database.js';
-import { seed, type Seeded } from './seed.js';
+import { WRITE_CUSTOMERS, seededDatabase, type Seeded } from './seed.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const duration = Number(process.env.BENCH_DURATION ?? 10);
@@ -45,8 +43,6 @@ const only = process.env.BENCH_ONLY ?? '';
 if (only !== '' && only !== 'writes') throw new Error(`BENCH_ONLY=${only}: only "writes" (or nothing, for the full run) is known`);
 /** The service's pool size (DB_POOL_SIZE, which the service takes from this environment too): the bare write's too. */
 const poolSize = Number(process.env.DB_POOL_SIZE ?? configDefaults.DB_POOL_SIZE);
-/** Customers the write scenarios pick from, each seeded with a concurrency limit. */
-const WRITE_CUSTOMERS = 50;
 
 interface Request {
   method: string;
@@ -202,42 +198,13 @@ interface Prepared {
   cleanup: () => Promise<void>;
 }
 
-/**
- * The write scenarios' customers: 50 spread over the seeded ones, each given a concurrency limit
- * where the seed left it unset, so the bare write's UPDATE always finds its row.
- */
-async function prepareWrites(pool: pg.Pool, seeded: Seeded): Promise<string[]> {
-  const n = seeded.customers.length;
-  const chosen = Array.from({ length: WRITE_CUSTOMERS }, (_, i) => seeded.customers[(i * 199 + 4) % n]!);
-  await pool.query(
-    `INSERT INTO settings (customer_id, name, value)
-     SELECT id, 'concurrency-limit', to_jsonb(id % 100 + 1) FROM customers WHERE id = ANY($1::int[])
-     ON CONFLICT (customer_id, name) DO NOTHING`,
-    [chosen.map((c) => c.id)],
-  );
-  return chosen.map((c) => c.uuid);
-}
-
 async function prepareDatabase(kind: Kind): Promise<Prepared> {
   if (kind === 'PostgreSQL') {
-    const admin = new pg.Client({ connectionString: baseUrl });
-    await admin.connect();
-    await admin.query('DROP DATABASE IF EXISTS gateway_bench WITH (FORCE)');
-    await admin.query('CREATE DATABASE gateway_bench');
-    await admin.end();
-    const url = new URL(baseUrl!);
-    url.pathname = '/gateway_bench';
-    const database = await openDatabase({ url: url.toString() });
-    const seeded = await seed(database.pool);
-    const writeUuids = await prepareWrites(database.pool, seeded);
-    await database.close();
-    return { env: { DATABASE_URL: url.toString() }, seeded, writeUuids, cleanup: async () => {} };
+    const { url, seeded, writeUuids } = await seededDatabase({ baseUrl: baseUrl!, name: 'gateway_bench' });
+    return { env: { DATABASE_URL: url! }, seeded, writeUuids, cleanup: async () => {} };
   }
   const dataDir = mkdtempSync(join(root, 'bench/.data/db-'));
-  const database = await openDatabase({ dataDir });
-  const seeded = await seed(database.pool);
-  const writeUuids = await prepareWrites(database.pool, seeded);
-  await database.close();
+  const { seeded, writeUuids } = await seededDatabase({ dataDir });
   // The environment the bench runs in may name a PostgreSQL: this service must not use it.
   return {
     env: { DATA_DIR: dataDir, DATABASE_URL: '' },

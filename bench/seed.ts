@@ -1,6 +1,6 @@
-import type pg from 'pg';
 import { generateKeyId, generateSecret, hashSecret } from '../src/kernel/secrets.js';
-import { unboundedQuery } from '../src/db/database.js';
+import pg from 'pg';
+import { openDatabase, unboundedQuery } from '../src/db/database.js';
 
 export interface Seeded {
   systemKey: string;
@@ -46,4 +46,50 @@ export async function seed(pool: pg.Pool, counts = { customers: 10_000, keys: 30
     [0, 1, 2, 3, 4].map((col) => rows.map((r) => r[col])),
   );
   return { systemKey, customerKeys, customers };
+}
+
+/** How many customers the write scenarios spread their writes over. */
+export const WRITE_CUSTOMERS = 50;
+
+/**
+ * The write scenarios' customers: `count` spread over the seeded ones, each given a concurrency
+ * limit where the seed left it unset, so a bare write's UPDATE always finds its row. Their UUIDs.
+ */
+export async function prepareWrites(pool: pg.Pool, seeded: Seeded, count = WRITE_CUSTOMERS): Promise<string[]> {
+  const n = seeded.customers.length;
+  const chosen = Array.from({ length: count }, (_, i) => seeded.customers[(i * 199 + 4) % n]!);
+  await pool.query(
+    `INSERT INTO settings (customer_id, name, value)
+     SELECT id, 'concurrency-limit', to_jsonb(id % 100 + 1) FROM customers WHERE id = ANY($1::int[])
+     ON CONFLICT (customer_id, name) DO NOTHING`,
+    [chosen.map((c) => c.id)],
+  );
+  return chosen.map((c) => c.uuid);
+}
+
+/**
+ * A seeded database with its write targets: the database `name` made afresh on the PostgreSQL
+ * server `baseUrl` names (its URL answered), or an embedded one in the folder `dataDir`.
+ */
+export async function seededDatabase(
+  where: { baseUrl: string; name: string } | { dataDir: string },
+): Promise<{ url?: string; seeded: Seeded; writeUuids: string[] }> {
+  let url: string | undefined;
+  if ('baseUrl' in where) {
+    const admin = new pg.Client({ connectionString: where.baseUrl });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${where.name} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${where.name}`);
+    await admin.end();
+    const u = new URL(where.baseUrl);
+    u.pathname = `/${where.name}`;
+    url = u.toString();
+  }
+  const database = await openDatabase(url ? { url } : { dataDir: (where as { dataDir: string }).dataDir });
+  try {
+    const seeded = await seed(database.pool);
+    return { url, seeded, writeUuids: await prepareWrites(database.pool, seeded) };
+  } finally {
+    await database.close();
+  }
 }
