@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -8,6 +7,7 @@ import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { applyMigrations } from '../src/db/migrate.js';
+import { newDatabase } from './databases.js';
 
 /**
  * Done once per `vitest run`, before any test file, for what every file would otherwise repeat:
@@ -85,26 +85,14 @@ async function prepare(): Promise<Prepared> {
 async function templateDatabase(): Promise<{ name: string; drop(): Promise<void> }> {
   const base = process.env.TEST_DATABASE_URL;
   if (!base) return { name: '', drop: async () => {} };
-  const name = `gw_template_${randomBytes(6).toString('hex')}`;
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: base });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 1 });
+  const template = await newDatabase(base, { prefix: 'gw_template' });
+  const pool = new pg.Pool({ connectionString: template.url, max: 1 });
   try {
     await applyMigrations(pool);
   } finally {
     await pool.end();
   }
-  return { name, drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+  return { name: template.name, drop: template.drop };
 }
 
 async function migratedEmbeddedImage(file: string): Promise<string> {

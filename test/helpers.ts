@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import pg from 'pg';
 import { inject } from 'vitest';
+import { newDatabase } from './databases.js';
 import { Writable } from 'node:stream';
 import { createApp, type App } from '../src/boot/app.js';
 import { insertKey } from '../src/domain/auth/api-keys.js';
@@ -22,23 +21,14 @@ export async function createTestDatabase(): Promise<Database & { url?: string }>
     image ??= new Blob([readFileSync(inject('embeddedImage'))]);
     return openDatabase({ image });
   }
-  const name = `gw_test_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name} TEMPLATE ${inject('templateDatabase')}`);
-  await admin.end();
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  const database = await openDatabase({ url: url.toString(), poolSize: 10 });
+  const created = await newDatabase(base, { template: inject('templateDatabase') });
+  const database = await openDatabase({ url: created.url, poolSize: 10 });
   return {
     ...database,
-    url: url.toString(),
+    url: created.url,
     async close() {
       await database.close();
-      const dropper = new pg.Client({ connectionString: base });
-      await dropper.connect();
-      await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await dropper.end();
+      await created.drop();
     },
   };
 }

@@ -1,12 +1,11 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import { createConnection, createServer } from 'node:net';
-import pg from 'pg';
 import { inject } from 'vitest';
+import { newDatabase } from './databases.js';
 
 /**
  * Real service processes for the multi-process tests: the bundle `npm start` runs (built once per
@@ -100,22 +99,7 @@ export function printedKey(output: string): string | undefined {
 }
 
 /** A new, empty database on TEST_DATABASE_URL's server: its URL, and how to drop it. */
-export async function emptyDatabase(base: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `gw_replicas_${randomBytes(6).toString('hex')}`;
-  const run = async (sql: string) => {
-    const admin = new pg.Client({ connectionString: base });
-    await admin.connect();
-    try {
-      await admin.query(sql);
-    } finally {
-      await admin.end();
-    }
-  };
-  await run(`CREATE DATABASE ${name}`);
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
-}
+export const emptyDatabase = (base: string) => newDatabase(base, { prefix: 'gw_replicas' });
 
 export function freePort(): Promise<number> {
   return new Promise((resolve) => {
