@@ -8,6 +8,7 @@ import type { Customer, Setting } from '../src/generated/prisma/client.js';
 import { createLoaders } from '../src/domain/loaders.js';
 import { createLogger } from '../src/boot/logger.js';
 import { createTestApp, httpClient, type TestApp } from './helpers.js';
+import { customerRow } from './fixtures.js';
 
 /**
  * Customers, their settings and key lists are read from a per-process cache that the change feed
@@ -28,18 +29,7 @@ async function until(check: () => boolean | Promise<boolean>, ms: number): Promi
   return check();
 }
 
-const customer = (id: number, name = `c${id}`): Customer => ({
-  id,
-  uuid: `00000000-0000-4000-8000-${String(id).padStart(12, '0')}`,
-  name,
-  active: true,
-  profile: {},
-  billingPlan: null,
-  createdAt: new Date(0),
-  modifiedAt: new Date(0),
-  lastActivity: null,
-  deletedAt: null,
-});
+const customer = (id: number, name?: string): Customer => customerRow(id, name);
 
 describe('the read cache on its own', () => {
   function liveCache(size: number) {

@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import type { Principal } from '../../src/domain/auth/principal.js';
+import { customerRow } from '../fixtures.js';
 import { parseKey } from '../../src/domain/customers/customer-key.js';
 import type { Loaders } from '../../src/domain/loaders.js';
 import type { RequestContext } from '../../src/domain/request-context.js';
@@ -36,20 +37,7 @@ let nextId = 1000;
 const at = new Date('2026-01-02T03:04:05.678Z');
 
 export function customer(name: string, data: Partial<Customer> = {}): Customer {
-  const id = nextId++;
-  return {
-    id,
-    uuid: `00000000-0000-4000-8000-${String(id).padStart(12, '0')}`,
-    name,
-    active: true,
-    profile: {},
-    billingPlan: null,
-    createdAt: at,
-    modifiedAt: at,
-    lastActivity: null,
-    deletedAt: null,
-    ...data,
-  };
+  return customerRow(nextId++, name, { createdAt: at, modifiedAt: at, ...data });
 }
 
 export function fakeContext(principal: Principal, fixtures: Fixture[]): FakeContext {
