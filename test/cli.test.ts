@@ -1,15 +1,17 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from './helpers.js';
-import { cliBundle } from './processes.js';
+import { cliBundle, migratedDataDir } from './processes.js';
 
 const run = promisify(execFile);
 
-/** The operator's CLI, against a real database (TEST_DATABASE_URL) or an embedded data folder. */
+/**
+ * The operator's CLI, against a real database (TEST_DATABASE_URL) or an embedded data folder that
+ * holds the migrated database (a first start on an empty folder is test/start.test.ts's: the CLI
+ * opens the database the same way, db/database.ts).
+ */
 let env: NodeJS.ProcessEnv;
 let cleanup: () => Promise<void>;
 
@@ -23,7 +25,7 @@ beforeAll(async () => {
     await database.pool.end().catch(() => {});
     cleanup = () => database.close();
   } else {
-    const dir = mkdtempSync(join(tmpdir(), 'gateway-cli-'));
+    const dir = migratedDataDir('gateway-cli-');
     env.DATA_DIR = dir;
     cleanup = async () => rmSync(dir, { recursive: true, force: true });
   }

@@ -3,9 +3,10 @@ import { createApp, type App } from '../src/boot/app.js';
 import { insertKey } from '../src/domain/auth/api-keys.js';
 import { createServices, type Services } from '../src/boot/services.js';
 import { openDatabase, type Database } from '../src/db/database.js';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded.js';
+import type { EmbeddedPostgres } from '../src/db/embedded.js';
 import { createLogger } from '../src/boot/logger.js';
 import { isDatabaseUnavailable, toAppError } from '../src/kernel/errors.js';
+import { giveBackEmbedded, takeEmbedded } from './embedded-pool.js';
 import { createTestDatabase } from './helpers.js';
 import { TcpProxy } from './tcp-proxy.js';
 
@@ -28,7 +29,7 @@ beforeAll(async () => {
     owner = await createTestDatabase();
     target = owner.url!;
   } else {
-    embedded = await startEmbeddedPostgres();
+    embedded = await takeEmbedded();
     target = embedded.url;
   }
   const u = new URL(target);
@@ -43,7 +44,7 @@ beforeAll(async () => {
     await database.close();
     await proxy.cut();
     await owner?.close();
-    await embedded?.stop();
+    if (embedded) await giveBackEmbedded(embedded);
   };
 });
 afterAll(() => teardown());

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { inject } from 'vitest';
 import { newDatabase } from './databases.js';
+import { giveBackEmbedded, takeEmbedded } from './embedded-pool.js';
 import { Writable } from 'node:stream';
 import { createApp, type App } from '../src/boot/app.js';
 import { insertKey } from '../src/domain/auth/api-keys.js';
@@ -8,18 +8,27 @@ import { createServices, type Services } from '../src/boot/services.js';
 import { openDatabase, type Database } from '../src/db/database.js';
 import { createLogger } from '../src/boot/logger.js';
 
-let image: Blob | undefined;
-
 /**
  * A fresh, migrated database: a new database on TEST_DATABASE_URL's server when it is set, else an
  * in-memory embedded PostgreSQL. Both start from the migrated copy test/global-setup.ts made once
- * (a template database, a dumped data folder); opening one still checks every migration is applied.
+ * (a template database, a dumped data folder; an embedded one an earlier file emptied, see
+ * embedded-pool.ts); opening one still checks every migration is applied.
  */
 export async function createTestDatabase(): Promise<Database & { url?: string }> {
   const base = process.env.TEST_DATABASE_URL;
   if (!base) {
-    image ??= new Blob([readFileSync(inject('embeddedImage'))]);
-    return openDatabase({ image });
+    const embedded = await takeEmbedded();
+    const database = await openDatabase({ embedded }).catch(async (error) => {
+      await embedded.stop();
+      throw error;
+    });
+    return {
+      ...database,
+      async close() {
+        await database.close();
+        await giveBackEmbedded(embedded);
+      },
+    };
   }
   const created = await newDatabase(base, { template: inject('templateDatabase') });
   const database = await openDatabase({ url: created.url, poolSize: 10 });

@@ -20,7 +20,7 @@ export const cliBundle = (): string => inject('cliBundle');
 /**
  * A new embedded data folder holding the migrated database test/global-setup.ts dumped: a service
  * started on it skips initdb and the migrations. For tests about something else than a first start
- * (test/start.test.ts and the CLI's tests start from an empty folder).
+ * (test/start.test.ts starts from an empty folder).
  */
 export function migratedDataDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));

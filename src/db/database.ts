@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client.js';
-import { startEmbeddedPostgres } from './embedded.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
 import { KEEPALIVE } from './keepalive.js';
 import { Listener, type ListenHandlers } from './listen.js';
 import { LocalFeed } from './local-feed.js';
@@ -49,6 +49,11 @@ export interface DatabaseOptions {
   dataDir?: string;
   /** A dumped data folder (PGlite's `dumpDataDir`) the embedded database starts from. */
   image?: Blob;
+  /**
+   * An embedded database already started, which the caller stops (`close` leaves it running): the
+   * tests hand a finished file's database, emptied, to the next file instead of starting another.
+   */
+  embedded?: EmbeddedPostgres;
   poolSize?: number;
   migrate?: boolean;
   /** Where the change feed LISTENs (a session-mode connection); defaults to `url`. */
@@ -97,7 +102,9 @@ export async function unboundedQuery<Row extends pg.QueryResultRow>(pool: pg.Poo
  * served on a loopback socket so it is reached exactly like a real server.
  */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  const embedded = options.url ? undefined : await startEmbeddedPostgres(options.dataDir, options.image);
+  // The embedded database this call starts, and so stops at `close`.
+  const own = options.url || options.embedded ? undefined : await startEmbeddedPostgres(options.dataDir, options.image);
+  const embedded = options.url ? undefined : (options.embedded ?? own);
   const timeouts = { ...defaultTimeouts, ...options.timeouts };
   const connectionString = options.url ?? embedded!.url;
   try {
@@ -114,7 +121,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       }
     }
   } catch (error) {
-    await embedded?.stop();
+    await own?.stop();
     throw error;
   }
   const pool = new pg.Pool({
@@ -184,7 +191,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       await listener?.stop();
       await prisma.$disconnect().catch(() => {});
       await pool.end().catch(() => {});
-      await embedded?.stop();
+      await own?.stop();
     },
   };
 }
