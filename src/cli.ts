@@ -12,6 +12,7 @@
  *   npm run cli -- customer:delete <customer>
  */
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
 import { createApiKey, deleteApiKey, insertKey, updateApiKey } from './domain/auth/api-keys.js';
 import { databaseTimeouts, loadConfig } from './boot/config.js';
 import { createServices } from './boot/services.js';
@@ -44,6 +45,12 @@ if (!command || values.help) {
   console.log(USAGE);
   process.exit(command ? 0 : 2);
 }
+
+// One command, then exit: WebAssembly (the embedded PostgreSQL, Prisma's query compiler) stays on
+// V8's baseline compiler. Optimising it in the background costs a short run more CPU than it saves
+// (docs/operations.md, Operator CLI: about half the CPU a command took). V8 reads the flag when it
+// compiles a module, which happens after this line (at the database's opening).
+setFlagsFromString('--liftoff-only');
 
 const config = loadConfig();
 // The embedded database's folder is refused while the service runs (its pid file): say so plainly.

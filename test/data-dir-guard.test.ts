@@ -3,7 +3,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliBundle, migratedDataDir, serviceBundle, killAndWait, startService, type Service } from './processes.js';
+import { cliBundle, migratedDataDir, serviceBundle, killAndWait, startService, SERVICE_NODE_ARGS, type Service } from './processes.js';
 
 /**
  * The embedded database's folder serves one process at a time (a pid file, src/db/embedded.ts):
@@ -27,7 +27,7 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 function startRefused(): Promise<{ code: number | null; output: string }> {
   const full: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', DATA_DIR: dataDir };
   delete full.DATABASE_URL;
-  const child = spawn(process.execPath, [bundle], { env: full, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...SERVICE_NODE_ARGS, bundle], { env: full, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));

@@ -9,7 +9,7 @@ import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createTestDatabase } from './helpers.js';
-import { migratedDataDir, serviceBundle } from './processes.js';
+import { migratedDataDir, SERVICE_NODE_ARGS, serviceBundle } from './processes.js';
 
 /**
  * Graceful shutdown of the real entry (`src/main.ts`, bundled as `npm start` builds it): SIGTERM while writes are in flight. The
@@ -52,7 +52,7 @@ async function start(): Promise<Started> {
     delete env.DATABASE_URL;
     env.DATA_DIR = dataDir;
   }
-  const child = spawn(process.execPath, [serviceBundle()], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...SERVICE_NODE_ARGS, serviceBundle()], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
