@@ -6,18 +6,22 @@
  *
  * Both are built as `npm start` builds them and started as one worker each: on PostgreSQL when
  * DATABASE_URL is set (both services on one scratch database, `gateway_compare`, as two replicas),
- * and on the embedded database (each on its own copy of one seeded folder). Then scenario by
- * scenario the two are loaded in turn with the same requests, round by round in alternating order:
+ * and on the embedded database (each on its own copy of one seeded folder), both started afresh
+ * each round. In each round, scenario by scenario, the two are loaded in turn with the same
+ * requests, in an order that alternates from round to round:
  * the two reads of the bench's table (GraphQL and REST, each request a random one of 300 customer
  * keys) and its two writes (REST and GraphQL setting a random one of 50 customers' limit).
- * Prints req/s and p99 of each, and this checkout's req/s as a share of the other's.
+ * Prints req/s and p99 of each, and this checkout's req/s as a share of the other's; and the CPU
+ * each service process spent per request while measured (Linux, /proc): the rate moves with
+ * whatever else the machine runs (the load generator shares its two cores), its CPU per request
+ * much less.
  *
  *   BENCH_DURATION=8 BENCH_WARMUP=3 BENCH_ROUNDS=3 DATABASE_URL=postgresql://… npm run bench:compare -- ../before
  *
  * BENCH_ONLY=<text> measures only the scenarios whose name contains it (e.g. `GraphQL customer`).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { seededDatabase, type Seeded } from './seed.js';
@@ -116,6 +120,21 @@ interface Sum {
   seconds: number;
   p99: number;
   bad: number;
+  /** CPU seconds the service process spent while measured (NaN where /proc is not there). */
+  cpu: number;
+}
+
+const emptySum = (): Sum => ({ requests: 0, seconds: 0, p99: 0, bad: 0, cpu: 0 });
+
+/** User and system CPU seconds of a process so far, from /proc (Linux; clock ticks of 1/100 s). */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 async function main() {
@@ -138,8 +157,8 @@ async function main() {
   say('');
   say(`this: ${commit(root)}  \nother: ${commit(other!)}  \n${new Date().toISOString()}; 1-minute load ${loadavg()[0]!.toFixed(1)}; ${connections} connections; ${rounds} rounds of ${warmup} s warm-up and ${duration} s measured per build, alternating.`);
   say('');
-  say('| database | scenario | this req/s | other req/s | this / other | p99 this / other (ms) | non-2xx this / other |');
-  say('|---|---|---:|---:|---:|---:|---:|');
+  say('| database | scenario | this req/s | other req/s | this / other | p99 this / other (ms) | non-2xx this / other | CPU µs/req this / other | CPU this / other |');
+  say('|---|---|---:|---:|---:|---:|---:|---:|---:|');
 
   const kinds = baseUrl ? (['PostgreSQL', 'embedded'] as const) : (['embedded'] as const);
   for (const kind of kinds) {
@@ -157,35 +176,48 @@ async function main() {
       for (const name of ['this', 'other']) cpSync(dir, join(work, name), { recursive: true });
       envs = { this: { DATA_DIR: join(work, 'this'), DATABASE_URL: '' }, other: { DATA_DIR: join(work, 'other'), DATABASE_URL: '' } };
     }
-    const services = {
-      this: await startService(builds.this, envs.this, seeded.systemKey),
-      other: await startService(builds.other, envs.other, seeded.systemKey),
-    };
-    try {
-      for (const scenario of scenarios(seeded, writeUuids).filter((s) => s.name.includes(only))) {
-        const sums: Record<'this' | 'other', Sum> = { this: { requests: 0, seconds: 0, p99: 0, bad: 0 }, other: { requests: 0, seconds: 0, p99: 0, bad: 0 } };
-        for (let round = 0; round < rounds; round++) {
-          for (const name of round % 2 ? (['other', 'this'] as const) : (['this', 'other'] as const)) {
+    const chosen = scenarios(seeded, writeUuids).filter((s) => s.name.includes(only));
+    const sums = chosen.map(() => ({ this: emptySum(), other: emptySum() }));
+    for (let round = 0; round < rounds; round++) {
+      // Both services are started afresh each round: a process keeps for as long as it runs
+      // whatever its start left it with (the code V8 optimised, the heap's sizing), which moved
+      // one process's rate by up to a fifth against another's of the same build. The rounds
+      // average over as many processes of each build.
+      const order = round % 2 ? (['other', 'this'] as const) : (['this', 'other'] as const);
+      const services = {} as Record<'this' | 'other', { port: number; child: ChildProcess }>;
+      try {
+        for (const name of order) services[name] = await startService(builds[name], envs[name], seeded.systemKey);
+        for (const [i, scenario] of chosen.entries()) {
+          for (const name of order) {
             process.stdout.write(`${kind}: ${scenario.name} (${name}, round ${round + 1})…\n`);
             await load(services[name].port, scenario.requests, warmup);
+            const cpuBefore = cpuSeconds(services[name].child.pid);
             const r = await load(services[name].port, scenario.requests, duration);
-            const sum = sums[name];
+            const sum = sums[i]![name];
+            sum.cpu += cpuSeconds(services[name].child.pid) - cpuBefore;
             sum.requests += r.requests;
             sum.seconds += r.requests / r.rps;
             sum.p99 += r.p99 / rounds;
             sum.bad += r.non2xx + r.errors + r.timeouts;
           }
         }
-        const rps = (s: Sum) => s.requests / s.seconds;
-        say(
-          `| ${kind} | ${scenario.name} | ${Math.round(rps(sums.this)).toLocaleString('en')} | ${Math.round(rps(sums.other)).toLocaleString('en')} | ${(rps(sums.this) / rps(sums.other)).toFixed(2)} | ${sums.this.p99.toFixed(1)} / ${sums.other.p99.toFixed(1)} | ${sums.this.bad} / ${sums.other.bad} |`,
-        );
+      } finally {
+        for (const { child } of Object.values(services)) {
+          child.kill('SIGTERM');
+          await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+        }
       }
-    } finally {
-      for (const { child } of Object.values(services)) {
-        child.kill('SIGTERM');
-        await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
-      }
+    }
+    const rps = (s: Sum) => s.requests / s.seconds;
+    const cpuPerRequest = (s: Sum) => (s.cpu / s.requests) * 1e6;
+    for (const [i, scenario] of chosen.entries()) {
+      const { this: mine, other: theirs } = sums[i]!;
+      const cpu = Number.isNaN(mine.cpu)
+        ? '– | –'
+        : `${cpuPerRequest(mine).toFixed(0)} / ${cpuPerRequest(theirs).toFixed(0)} | ${(cpuPerRequest(mine) / cpuPerRequest(theirs)).toFixed(2)}`;
+      say(
+        `| ${kind} | ${scenario.name} | ${Math.round(rps(mine)).toLocaleString('en')} | ${Math.round(rps(theirs)).toLocaleString('en')} | ${(rps(mine) / rps(theirs)).toFixed(2)} | ${mine.p99.toFixed(1)} / ${theirs.p99.toFixed(1)} | ${mine.bad} / ${theirs.bad} | ${cpu} |`,
+      );
     }
   }
   writeFileSync(join(root, 'bench/.data/COMPARE.md'), `${lines.join('\n')}\n`);
