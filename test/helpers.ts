@@ -25,8 +25,11 @@ export async function createTestDatabase(): Promise<Database & { url?: string }>
     return {
       ...database,
       async close() {
-        await database.close();
-        await giveBackEmbedded(embedded);
+        try {
+          await database.close();
+        } finally {
+          await giveBackEmbedded(embedded);
+        }
       },
     };
   }

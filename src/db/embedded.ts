@@ -6,6 +6,8 @@ import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 export interface EmbeddedPostgres {
   /** A postgresql:// URL for the ordinary pg driver. */
   url: string;
+  /** How many connections are open to it now. */
+  connections(): number;
   stop(): Promise<void>;
 }
 
@@ -33,6 +35,7 @@ export async function startEmbeddedPostgres(dataDir?: string, image?: Blob): Pro
     await server.start();
     return {
       url: `postgresql://postgres@${server.getServerConn()}/postgres?sslmode=disable`,
+      connections: () => server.getStats().activeConnections,
       async stop() {
         await server.stop();
         await db.close();
