@@ -112,6 +112,7 @@ async function startService(bundle: string, env: Record<string, string>, systemK
     } catch {}
     await new Promise((r) => setTimeout(r, 200));
   }
+  child.kill('SIGKILL');
   throw new Error(`${bundle} was not ready in 60 s`);
 }
 
@@ -130,7 +131,8 @@ const emptySum = (): Sum => ({ requests: 0, seconds: 0, p99: 0, bad: 0, cpu: 0 }
 function cpuSeconds(pid: number | undefined): number {
   try {
     // The fields after the command name, which is in parentheses and may hold spaces.
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return Number.NaN;
@@ -204,7 +206,7 @@ async function main() {
       } finally {
         for (const { child } of Object.values(services)) {
           child.kill('SIGTERM');
-          await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+          await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)));
         }
       }
     }
@@ -212,7 +214,7 @@ async function main() {
     const cpuPerRequest = (s: Sum) => (s.cpu / s.requests) * 1e6;
     for (const [i, scenario] of chosen.entries()) {
       const { this: mine, other: theirs } = sums[i]!;
-      const cpu = Number.isNaN(mine.cpu)
+      const cpu = Number.isNaN(mine.cpu) || Number.isNaN(theirs.cpu)
         ? '– | –'
         : `${cpuPerRequest(mine).toFixed(0)} / ${cpuPerRequest(theirs).toFixed(0)} | ${(cpuPerRequest(mine) / cpuPerRequest(theirs)).toFixed(2)}`;
       say(

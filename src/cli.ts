@@ -48,8 +48,9 @@ if (!command || values.help) {
 
 // One command, then exit: WebAssembly (the embedded PostgreSQL, Prisma's query compiler) stays on
 // V8's baseline compiler. Optimising it in the background costs a short run more CPU than it saves
-// (docs/operations.md, Operator CLI: about half the CPU a command took). V8 reads the flag when it
-// compiles a module, which happens after this line (at the database's opening).
+// (docs/operations.md, Operator CLI: about half the CPU a command took). A V8 flag set while the
+// process runs: V8 reads it as it compiles a module, and those two are compiled after this line
+// (the database's opening, the first Prisma query); measured to take effect on Node 20.
 setFlagsFromString('--liftoff-only');
 
 const config = loadConfig();
