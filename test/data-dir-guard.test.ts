@@ -1,9 +1,9 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliBundle, migratedDataDir, serviceBundle, killAndWait, startService, SERVICE_NODE_ARGS, type Service } from './processes.js';
+import { cliBundle, migratedDataDir, serviceBundle, killAndWait, spawnService, startService, type Service } from './processes.js';
 
 /**
  * The embedded database's folder serves one process at a time (a pid file, src/db/embedded.ts):
@@ -27,17 +27,12 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 function startRefused(): Promise<{ code: number | null; output: string }> {
   const full: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', DATA_DIR: dataDir };
   delete full.DATABASE_URL;
-  const child = spawn(process.execPath, [...SERVICE_NODE_ARGS, bundle], { env: full, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
+  const { child, output, exited } = spawnService(bundle, full);
   const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  return new Promise((resolve) =>
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    }),
-  );
+  return exited.then((code) => {
+    clearTimeout(timer);
+    return { code, output: output() };
+  });
 }
 
 async function cli(...args: string[]) {

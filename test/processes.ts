@@ -22,7 +22,7 @@ export const serviceBundle = (): string => inject('serviceBundle');
  * side by side with the others. The code and what it does are the same; test/start.test.ts starts
  * the build exactly as `npm start` does. (The CLI sets the flag itself: src/cli.ts.)
  */
-export const SERVICE_NODE_ARGS = ['--liftoff-only'];
+const SERVICE_NODE_ARGS = ['--liftoff-only'];
 
 /** The operator CLI, bundled like the service (test/global-setup.ts). */
 export const cliBundle = (): string => inject('cliBundle');
@@ -38,10 +38,25 @@ export function migratedDataDir(prefix: string): string {
   return dir;
 }
 
+/**
+ * The service's bundle as a process, `node --liftoff-only <bundle>` with `env` as its whole
+ * environment: its stdout and stderr collected, and its exit code when it exits.
+ */
+export function spawnService(bundle: string, env: NodeJS.ProcessEnv): { child: ChildProcess; output(): string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [...SERVICE_NODE_ARGS, bundle], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
 export interface Service {
   child: ChildProcess;
   port: number;
   output(): string;
+  /** Its exit code, once it has exited. */
+  exited: Promise<number | null>;
   /** SIGTERM, resolving with the exit code. */
   stop(): Promise<number | null>;
   fetch(path: string, init?: { method?: string; key?: string; body?: unknown; headers?: Record<string, string>; signal?: AbortSignal }): Promise<Response>;
@@ -51,16 +66,13 @@ export interface Service {
 export function startService(bundle: string, env: Record<string, string | undefined>): Promise<Service> {
   const full: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env };
   for (const [name, value] of Object.entries(full)) if (value === undefined) delete full[name];
-  const child = spawn(process.execPath, [...SERVICE_NODE_ARGS, bundle], { env: full, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
+  const { child, output, exited } = spawnService(bundle, full);
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "listening" line in 45 s:\n${output}`)), 45_000);
-    const onExit = (code: number | null) => reject(new Error(`exited with ${code}:\n${output}`));
+    const timer = setTimeout(() => reject(new Error(`no "listening" line in 45 s:\n${output()}`)), 45_000);
+    const onExit = (code: number | null) => reject(new Error(`exited with ${code}:\n${output()}`));
     child.on('exit', onExit);
     child.stdout!.on('data', () => {
-      const match = /"port":(\d+)[^\n]*listening/.exec(output);
+      const match = /"port":(\d+)[^\n]*listening/.exec(output());
       if (!match) return;
       clearTimeout(timer);
       child.off('exit', onExit);
@@ -68,7 +80,8 @@ export function startService(bundle: string, env: Record<string, string | undefi
       resolve({
         child,
         port,
-        output: () => output,
+        output,
+        exited,
         stop: () =>
           new Promise((done) => {
             if (child.exitCode !== null) return done(child.exitCode);

@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -9,7 +8,7 @@ import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createTestDatabase } from './helpers.js';
-import { migratedDataDir, SERVICE_NODE_ARGS, serviceBundle } from './processes.js';
+import { migratedDataDir, serviceBundle, startService, type Service } from './processes.js';
 
 /**
  * Graceful shutdown of the real entry (`src/main.ts`, bundled as `npm start` builds it): SIGTERM while writes are in flight. The
@@ -30,45 +29,14 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-interface Started {
-  child: ChildProcess;
-  port: number;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-async function start(): Promise<Started> {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
+/** The bundle on the test's database, with a system key and no activity flush before shutdown. */
+function start(): Promise<Service> {
+  return startService(serviceBundle(), {
     ADMIN_API_KEY: ADMIN,
     ACTIVITY_FLUSH_MS: '600000',
     RATE_LIMIT_PER_SECOND: '0',
-  };
-  if (database) env.DATABASE_URL = database.url;
-  else {
-    delete env.DATABASE_URL;
-    env.DATA_DIR = dataDir;
-  }
-  const child = spawn(process.execPath, [...SERVICE_NODE_ARGS, serviceBundle()], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "listening" line in 45 s:\n${output}`)), 45_000);
-    void exited.then((code) => reject(new Error(`exited with ${code}:\n${output}`)));
-    child.stdout!.on('data', () => {
-      const match = /"port":(\d+)[^\n]*listening/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
+    ...(database ? { DATABASE_URL: database.url } : { DATABASE_URL: undefined, DATA_DIR: dataDir }),
   });
-  return { child, port, output: () => output, exited };
 }
 
 async function call(port: number, key: string, method: string, path: string, body?: unknown) {

@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serviceBundle, emptyDatabase, getOnNewConnection, SERVICE_NODE_ARGS, startService, within, type Service } from './processes.js';
+import { serviceBundle, emptyDatabase, getOnNewConnection, spawnService, startService, within, type Service } from './processes.js';
 
 /**
  * WORKERS=n: one port, n worker processes (node:cluster), each a full replica. A worker that dies
@@ -21,14 +20,10 @@ describe('WORKERS on the embedded database', () => {
   it('refuses to start more than one worker, saying why', async () => {
     const env: NodeJS.ProcessEnv = { ...process.env, WORKERS: '2', PORT: '0', DATA_DIR: `/tmp/gw-workers-${randomUUID()}` };
     delete env.DATABASE_URL;
-    const child = spawn(process.execPath, [...SERVICE_NODE_ARGS, bundle], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout!.on('data', (d) => (output += d));
-    child.stderr!.on('data', (d) => (output += d));
-    const code = await new Promise((resolve) => child.on('exit', resolve));
-    expect(code).toBe(1);
-    expect(output).toContain('WORKERS=2 needs DATABASE_URL: the embedded database (DATA_DIR) serves one process only');
-    expect(output).not.toContain('listening');
+    const { exited, output } = spawnService(bundle, env);
+    expect(await exited).toBe(1);
+    expect(output()).toContain('WORKERS=2 needs DATABASE_URL: the embedded database (DATA_DIR) serves one process only');
+    expect(output()).not.toContain('listening');
   });
 });
 
