@@ -24,6 +24,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
+import { benchSettings, runLoad, stop, waitFor, type LoadResult, type Request } from './harness.js';
 import { seededDatabase, type Seeded } from './seed.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -32,28 +33,9 @@ if (!other || !existsSync(join(other, 'package.json')) || !existsSync(join(other
   console.error('usage: npm run bench:compare -- <another checkout, with node_modules>');
   process.exit(2);
 }
-const duration = Number(process.env.BENCH_DURATION ?? 8);
-const warmup = Number(process.env.BENCH_WARMUP ?? 3);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
-const baseUrl = process.env.DATABASE_URL;
-/** Only the scenarios whose name contains this text (all when unset). */
-const only = process.env.BENCH_ONLY ?? '';
+/** BENCH_ONLY: only the scenarios whose name contains this text (all when unset). */
+const { duration, warmup, rounds, connections, baseUrl, only } = benchSettings({ duration: 8, warmup: 3, rounds: 3 });
 
-interface Request {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body?: string;
-}
-interface Result {
-  requests: number;
-  rps: number;
-  p99: number;
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-}
 
 const SELF = '{ customer(id:"self") { uuid name active profile settings { concurrencyLimit values } concurrencyLimit { limit } } }';
 const SET_LIMIT = 'mutation SetLimit($customer: ID!, $limit: Int!) { setConcurrencyLimit(customer: $customer, limit: $limit) { concurrencyLimit { limit } } }';
@@ -87,15 +69,8 @@ function scenarios(seeded: Seeded, writeUuids: string[]): { name: string; reques
 mkdirSync(join(root, 'bench/.data'), { recursive: true });
 const work = mkdtempSync(join(root, 'bench/.data/compare-'));
 
-async function load(port: number, requests: Request[], seconds: number): Promise<Result> {
-  const file = join(work, 'scenario.json');
-  writeFileSync(file, JSON.stringify({ url: `http://127.0.0.1:${port}`, connections, duration: seconds, requests, random: true }));
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/load.ts'), file], { stdio: ['ignore', 'pipe', 'inherit'], cwd: root });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  const code = await new Promise<number | null>((done) => child.on('exit', done));
-  if (code !== 0) throw new Error(`the load generator exited with ${code}`);
-  return JSON.parse(out.trim().split('\n').pop()!) as Result;
+function load(port: number, requests: Request[], seconds: number): Promise<LoadResult> {
+  return runLoad(join(work, 'scenario.json'), { port, connections, seconds, requests, random: true });
 }
 
 let nextPort = 39_400;
@@ -105,15 +80,13 @@ async function startService(bundle: string, env: Record<string, string>, systemK
   const full: NodeJS.ProcessEnv = { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', ADMIN_API_KEY: systemKey, WORKERS: '1', LOG_LEVEL: 'warn', RATE_LIMIT_PER_SECOND: '0' };
   if (!env.DATABASE_URL) delete full.DATABASE_URL;
   const child = spawn(process.execPath, [bundle], { env: full, stdio: ['ignore', 'ignore', 'inherit'] });
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`${bundle} exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/ready`)).ok) return { port, child };
-    } catch {}
-    await new Promise((r) => setTimeout(r, 200));
+  try {
+    await waitFor(`http://127.0.0.1:${port}/ready`, child);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
   }
-  child.kill('SIGKILL');
-  throw new Error(`${bundle} was not ready in 60 s`);
+  return { port, child };
 }
 
 interface Sum {
@@ -204,10 +177,7 @@ async function main() {
           }
         }
       } finally {
-        for (const { child } of Object.values(services)) {
-          child.kill('SIGTERM');
-          await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)));
-        }
+        for (const { child } of Object.values(services)) await stop(child);
       }
     }
     const rps = (s: Sum) => s.requests / s.seconds;
