@@ -29,27 +29,17 @@ import { createServer } from 'node:net';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { configDefaults } from '../src/kernel/config.js';
+import { benchSettings, runLoad, stop, waitFor, type LoadResult, type Request } from './harness.js';
 import { WRITE_CUSTOMERS, seededDatabase, type Seeded } from './seed.js';
 
 const root = new URL('..', import.meta.url).pathname;
-const duration = Number(process.env.BENCH_DURATION ?? 10);
-const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
-const warmup = Number(process.env.BENCH_WARMUP ?? 3);
-/** Measured windows per scenario and database, the databases' order flipped each round. */
-const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
-const baseUrl = process.env.DATABASE_URL;
-/** '' runs everything; 'writes' only the writes against the bare write. */
-const only = process.env.BENCH_ONLY ?? '';
+/** Measured windows per scenario and database, the databases' order flipped each round. BENCH_ONLY:
+ * '' runs everything; 'writes' only the writes against the bare write. */
+const { duration, connections, warmup, rounds, baseUrl, only } = benchSettings({ duration: 10, warmup: 3, rounds: 2 });
 if (only !== '' && only !== 'writes') throw new Error(`BENCH_ONLY=${only}: only "writes" (or nothing, for the full run) is known`);
 /** The service's pool size (DB_POOL_SIZE, which the service takes from this environment too): the bare write's too. */
 const poolSize = Number(process.env.DB_POOL_SIZE ?? configDefaults.DB_POOL_SIZE);
 
-interface Request {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body?: string;
-}
 /** What bench/streams.ts measured: live event streams held open by one service process. */
 interface StreamFigures {
   transport: 'sse' | 'websocket';
@@ -101,26 +91,6 @@ function freePort(): Promise<number> {
   });
 }
 
-async function waitFor(url: string, child: ChildProcess, seconds = 60): Promise<void> {
-  const until = Date.now() + seconds * 1000;
-  while (Date.now() < until) {
-    if (child.exitCode !== null) throw new Error(`${url}: process exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${url} did not answer in ${seconds}s`);
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.on('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
-
 /** A row that sums its rounds: req/s is its requests over its seconds; p50 and p99 are averaged. */
 interface RoundSums {
   requests: number;
@@ -132,7 +102,7 @@ interface RoundSums {
 }
 
 /** Adds one measured round (what `load` answered, and the statements the server counted meanwhile) to a row. */
-function addRound(row: RoundSums, r: Awaited<ReturnType<typeof load>>, statements: number): void {
+function addRound(row: RoundSums, r: LoadResult, statements: number): void {
   row.requests += r.requests;
   row.seconds += r.requests / r.rps;
   row.statements += statements;
@@ -141,25 +111,8 @@ function addRound(row: RoundSums, r: Awaited<ReturnType<typeof load>>, statement
   row.errors += r.errors + r.non2xx + r.timeouts;
 }
 
-async function load(port: number, requests: Request[], seconds: number, random = false) {
-  const file = join(root, 'bench/.data/scenario.json');
-  writeFileSync(file, JSON.stringify({ url: `http://127.0.0.1:${port}`, connections, duration: seconds, requests, random }));
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/load.ts'), file], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  await new Promise((r) => child.on('exit', r));
-  return JSON.parse(out.trim().split('\n').pop()!) as {
-    requests: number;
-    sent: number;
-    rps: number;
-    p50: number;
-    p99: number;
-    errors: number;
-    non2xx: number;
-    timeouts: number;
-  };
+function load(port: number, requests: Request[], seconds: number, random = false): Promise<LoadResult> {
+  return runLoad(join(root, 'bench/.data/scenario.json'), { port, connections, seconds, requests, random });
 }
 
 /** Counters from the service's /metrics: SQL statements sent and resident memory. */
@@ -291,7 +244,18 @@ async function main() {
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
   const log = createWriteStream(join(root, 'bench/.data/service.log'));
   const startService = (target: Pick<Target, 'env' | 'port' | 'seeded'>, extra: Record<string, string> = {}) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, ...target.env, ...extra, PORT: String(target.port), HOST: '127.0.0.1', ADMIN_API_KEY: target.seeded.systemKey, METRICS: 'on' };
+    // The per-key rate limit off (as in bench/compare.ts): the bench measures the request path, and
+    // at some 17,000 req/s over its 300 keys the default 50 a second per key would answer 429s.
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...target.env,
+      ...extra,
+      PORT: String(target.port),
+      HOST: '127.0.0.1',
+      ADMIN_API_KEY: target.seeded.systemKey,
+      METRICS: 'on',
+      RATE_LIMIT_PER_SECOND: '0',
+    };
     if (!env.DATABASE_URL) delete env.DATABASE_URL;
     const child = spawn(process.execPath, [join(root, 'dist/main.mjs')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.pipe(log, { end: false });
@@ -626,7 +590,7 @@ Made by \`${baseUrl ? 'DATABASE_URL=… ' : ''}npm run bench\` (bench/run.ts) on
 - Databases: ${databases}; each seeded with ${seeded.customers.length} customers, the concurrency limit set on 80% of
   them (and on the ${WRITE_CUSTOMERS} the writes against the bare write use), ${seeded.customerKeys.length} customer keys and one system key.
 - Load: ${connections} connections, keep-alive; each scenario measured in ${rounds} round(s) of ${warmup} s warm-up then ${duration} s measured${baseUrl ? ', on both databases in each round (PostgreSQL first in odd rounds, the embedded database first in even ones) before the next scenario' : ''}; req/s is over all the rounds' time, p50 and p99 the mean of the rounds';
-  requests cycle through the customer keys. SQL/req is the service's statement counter
+  requests cycle through the customer keys, the per-key rate limit off. SQL/req is the service's statement counter
   (\`db_statements_total\` in /metrics) over the measured window divided by requests;
   RSS is the service process after the scenario (the embedded one's includes its database).
 - ${baseUrl ? 'Rows 6a and 6b repeat scenarios 2 and 3a on PostgreSQL with `WORKERS=2` (two worker processes on one port, node:cluster), the first rows being `WORKERS=1`. The embedded database serves one process.' : 'PostgreSQL and the `WORKERS=2` rows need DATABASE_URL.'}
